@@ -1,0 +1,202 @@
+/*
+ * ckernels.h — the one public header of Peregrine's C kernels.
+ *
+ * Conventions, for every entry point below:
+ *   - float32 data, row-major (C order); images are channels-last (NHWC).
+ *   - Kernels trust their arguments: shapes, strides and pointers are checked by the Swift layer
+ *     before any call. A kernel never allocates what its caller can hand it, never prints, never
+ *     aborts.
+ *   - Every kernel is deterministic for a given thread count; results do not depend on the ISA
+ *     path beyond the last-bit differences that different FMA orderings give.
+ *   - Sizes are `int` where BLAS uses `int` (GEMM), `int64_t` where tensors may exceed 2^31
+ *     elements.
+ *
+ * The ISA path (AVX-512, AVX2+FMA, portable C) is chosen once from the CPU's features; the
+ * environment variable PEREGRINE_ISA=avx512|avx2|generic overrides it, and ck_set_isa() switches
+ * it at run time (the tests run every path that way). Threads come from the OpenMP runtime and
+ * honour OMP_NUM_THREADS; ck_set_num_threads() overrides it.
+ */
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Runtime: ISA dispatch and threading (cpu.c, parallel.c)                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/** The instruction-set paths a kernel family may have. */
+typedef enum ck_isa {
+    CK_ISA_GENERIC = 0, /* portable C, whatever the compiler makes of it at the baseline ISA */
+    CK_ISA_AVX2 = 1,    /* AVX2 + FMA (Haswell and later, Zen 1 and later) */
+    CK_ISA_AVX512 = 2,  /* AVX-512 F/BW/VL/DQ (Skylake-X and later, Zen 4 and later) */
+} ck_isa;
+
+/** The path in use now. The first call resolves it from the CPU and PEREGRINE_ISA. */
+ck_isa ck_isa_active(void);
+
+/** The best path this CPU supports, ignoring any override. */
+ck_isa ck_isa_best_supported(void);
+
+/** Switches the path. Returns 0, or -1 (and changes nothing) when the CPU lacks that ISA. */
+int ck_set_isa(ck_isa isa);
+
+/** "generic", "avx2" or "avx512". */
+const char *ck_isa_name(ck_isa isa);
+
+/** Threads a parallel kernel uses: ck_set_num_threads's value, else OMP_NUM_THREADS, else cores. */
+int ck_num_threads(void);
+
+/** Sets the thread count for later kernels; n <= 0 restores the default. */
+void ck_set_num_threads(int n);
+
+/** The OpenMP runtime's shared object as the dynamic linker resolved it, e.g. "libgomp.so.1". */
+const char *ck_threading_runtime(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* GEMM (gemm.c; micro-kernels in gemm_avx512.c, gemm_avx2.c, gemm_generic.c)                  */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * C[m×n] = alpha · op(A) · op(B) + beta · C, row-major, the meaning of
+ * cblas_sgemm(CblasRowMajor, ...). op(X) = X when trans_x == 0, Xᵀ when trans_x == 1.
+ *   A is m×k (lda ≥ k) or, transposed, k×m (lda ≥ m); B is k×n (ldb ≥ n) or n×k (ldb ≥ k).
+ * Any m, n, k ≥ 0. beta == 0 never reads C (it may hold NaN); alpha == 0 never reads A or B.
+ * Always the hand-written kernel, whatever the build.
+ */
+void ck_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+              const float *b, int ldb, float beta, float *c, int ldc);
+
+/** The activations a GEMM store (and ck_bias_activation) can apply. */
+typedef enum ck_activation {
+    CK_ACT_IDENTITY = 0,
+    CK_ACT_RELU = 1,    /* max(x, 0) */
+    CK_ACT_SIGMOID = 2, /* 1 / (1 + exp(-x)) */
+    CK_ACT_TANH = 3,
+} ck_activation;
+
+/**
+ * The layers' GEMM: C = act(alpha · op(A) · op(B) + beta · C + bias), bias broadcast along rows
+ * (bias[j] is added to column j; NULL for none). The bias and the activation are applied in the
+ * micro-kernel's store, so Dense and Conv need no second pass over C.
+ */
+void ck_sgemm_bias_act(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+                       int lda, const float *b, int ldb, float beta, float *c, int ldc,
+                       const float *bias, ck_activation act);
+
+/** The epilogue alone, in place: C[i][j] = act(C[i][j] + bias[j]) (bias may be NULL). */
+void ck_bias_activation(int m, int n, const float *bias, ck_activation act, float *c, int ldc);
+
+/** The plain triple loop with the same contract as ck_sgemm_bias_act: the tests' reference. */
+void ck_sgemm_reference(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                        const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                        int ldc, const float *bias, ck_activation act);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Element-wise math (eltwise.c)                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+/** One-input element-wise functions. */
+typedef enum ck_unary_op {
+    CK_UNARY_NEG = 0,
+    CK_UNARY_EXP,
+    CK_UNARY_LOG,
+    CK_UNARY_SQRT,
+    CK_UNARY_ABS,
+    CK_UNARY_TANH,
+    CK_UNARY_SIGMOID,
+    CK_UNARY_RELU,
+    CK_UNARY_SQUARE,
+} ck_unary_op;
+
+/** y[i] = op(x[i]) for i < n. x and y may be the same buffer. */
+void ck_unary(ck_unary_op op, int64_t n, const float *x, float *y);
+
+/** y[i] = x[i] ^ p (powf semantics; p == 2 and p == 0.5 are exact fast paths). */
+void ck_pow_scalar(int64_t n, const float *x, float p, float *y);
+
+/** Two-input element-wise functions. */
+typedef enum ck_binary_op {
+    CK_BINARY_ADD = 0,
+    CK_BINARY_SUB,
+    CK_BINARY_MUL,
+    CK_BINARY_DIV,
+    CK_BINARY_POW,
+    CK_BINARY_MAX,
+    CK_BINARY_MIN,
+} ck_binary_op;
+
+/** The largest rank the strided kernels accept. */
+#define CK_MAX_RANK 8
+
+/**
+ * Broadcasting binary op: y = op(a, b) over an output of the given rank and shape, y contiguous.
+ * a_strides / b_strides are in elements, one per output dimension, 0 where that input is
+ * broadcast. The caller computes the broadcast (NumPy rules); the kernel collapses contiguous
+ * dimensions and runs the inner loop vectorised for the stride patterns (1,1), (1,0), (0,1).
+ */
+void ck_binary(ck_binary_op op, int rank, const int64_t *shape, const float *a,
+               const int64_t *a_strides, const float *b, const int64_t *b_strides, float *y);
+
+/** y[i] = value for i < n. */
+void ck_fill(int64_t n, float value, float *y);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Reductions and row-wise normalisers (reduce.c)                                               */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef enum ck_reduce_op {
+    CK_REDUCE_SUM = 0,
+    CK_REDUCE_MEAN,
+    CK_REDUCE_MAX,
+    CK_REDUCE_MIN,
+} ck_reduce_op;
+
+/**
+ * x viewed as [outer, len, inner] (contiguous) reduced over the middle axis: y is [outer, inner].
+ * len == 0 gives 0 for SUM, NaN for MEAN, -inf / +inf for MAX / MIN. MAX and MIN propagate NaN.
+ * Sums accumulate in float with pairwise blocking, so the error grows like log(len).
+ */
+void ck_reduce(ck_reduce_op op, int64_t outer, int64_t len, int64_t inner, const float *x,
+               float *y);
+
+/** Index of the first maximum over the middle axis of [outer, len, inner]; idx is [outer, inner]. */
+void ck_argmax(int64_t outer, int64_t len, int64_t inner, const float *x, int32_t *idx);
+
+/** Row-wise softmax of x[rows, cols] (max-subtracted), y may alias x. */
+void ck_softmax(int64_t rows, int64_t cols, const float *x, float *y);
+
+/** Row-wise log-softmax of x[rows, cols]: x - max - log(sum(exp(x - max))). y may alias x. */
+void ck_log_softmax(int64_t rows, int64_t cols, const float *x, float *y);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Data movement and random numbers (copy.c, random.c)                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * Strided copy of 32-bit elements (float or int32): for every index (i0..i{rank-1}) of `shape`,
+ * y[Σ i_d·y_strides[d]] = x[Σ i_d·x_strides[d]]. Strides are in elements and may be negative or 0
+ * on x. Transpose, permute, slicing, concatenation and broadcast materialisation are all this.
+ */
+void ck_copy_strided32(int rank, const int64_t *shape, const void *x, const int64_t *x_strides,
+                       void *y, const int64_t *y_strides);
+
+/**
+ * Counter-based random numbers: element i of a stream depends only on (seed, offset + i), so the
+ * result is the same for any thread count and a stream can be continued where it stopped.
+ */
+void ck_random_uniform(int64_t n, uint64_t seed, uint64_t offset, float low, float high, float *y);
+
+/** Normal(mean, stddev) by Box–Muller over the same counter-based generator. */
+void ck_random_normal(int64_t n, uint64_t seed, uint64_t offset, float mean, float stddev, float *y);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CKERNELS_H */

@@ -1,0 +1,89 @@
+/*
+ * parallel.c — threads from the OpenMP runtime without -fopenmp.
+ *
+ * `#pragma omp parallel` compiles to a call of the runtime's GOMP_parallel(fn, data, n, flags);
+ * calling that entry point directly gives the same thread pool with no compiler flag, no unsafe
+ * flag in Package.swift (so the package stays usable as a versioned dependency) and no omp.h
+ * (Swift's clang ships none). libgomp exports it, and LLVM's libomp exports the same symbols.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <stdatomic.h>
+
+extern void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
+extern int omp_get_thread_num(void);
+extern int omp_get_num_threads(void);
+extern int omp_get_max_threads(void);
+extern int omp_in_parallel(void);
+
+static _Atomic int requested_threads = 0;
+
+int ck_num_threads(void) {
+    int n = atomic_load_explicit(&requested_threads, memory_order_relaxed);
+    return n > 0 ? n : omp_get_max_threads();
+}
+
+void ck_set_num_threads(int n) {
+    atomic_store_explicit(&requested_threads, n > 0 ? n : 0, memory_order_relaxed);
+}
+
+const char *ck_threading_runtime(void) {
+    static char name[256];
+    Dl_info info;
+    if (dladdr((void *)&GOMP_parallel, &info) == 0 || info.dli_fname == NULL) return "unknown";
+    const char *base = info.dli_fname;
+    for (const char *p = base; *p; p++)
+        if (*p == '/') base = p + 1;
+    size_t i = 0;
+    for (; base[i] && i + 1 < sizeof name; i++) name[i] = base[i];
+    name[i] = '\0';
+    return name;
+}
+
+typedef struct {
+    ck_parallel_body body;
+    void *ctx;
+} region;
+
+static void region_trampoline(void *data) {
+    region *r = data;
+    r->body(r->ctx, omp_get_thread_num(), omp_get_num_threads());
+}
+
+void ck_parallel_run(int nthreads, ck_parallel_body body, void *ctx) {
+    if (nthreads <= 1 || omp_in_parallel()) {
+        body(ctx, 0, 1);
+        return;
+    }
+    region r = {body, ctx};
+    GOMP_parallel(region_trampoline, &r, (unsigned)nthreads, 0);
+}
+
+typedef struct {
+    int64_t n;
+    ck_range_body body;
+    void *ctx;
+} range_job;
+
+static void range_trampoline(void *data, int thread, int nthreads) {
+    range_job *job = data;
+    int64_t begin, end;
+    ck_split_range(job->n, nthreads, thread, 1, &begin, &end);
+    if (begin < end) job->body(job->ctx, begin, end);
+}
+
+void ck_parallel_for(int64_t n, int64_t min_chunk, ck_range_body body, void *ctx) {
+    if (n <= 0) return;
+    if (min_chunk < 1) min_chunk = 1;
+    int64_t useful = n / min_chunk;
+    int threads = ck_num_threads();
+    if (useful < threads) threads = (int)(useful < 1 ? 1 : useful);
+    if (threads <= 1) {
+        body(ctx, 0, n);
+        return;
+    }
+    range_job job = {n, body, ctx};
+    ck_parallel_run(threads, range_trampoline, &job);
+}

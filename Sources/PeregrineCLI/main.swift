@@ -1,0 +1,2 @@
+import Peregrine
+print(Peregrine.version)
