@@ -58,6 +58,13 @@ void ck_set_num_threads(int n);
 /** The OpenMP runtime's shared object as the dynamic linker resolved it, e.g. "libgomp.so.1". */
 const char *ck_threading_runtime(void);
 
+/**
+ * The fp32 FMA throughput of this machine on the active ISA path, in GFLOP/s: register-only FMA
+ * chains on `nthreads` threads (<= 0: ck_num_threads()), best of five ~25 ms runs. Benchmarks
+ * divide by it to report efficiency measured in the same run.
+ */
+double ck_fma_peak_gflops(int nthreads);
+
 /* ------------------------------------------------------------------------------------------ */
 /* GEMM (gemm.c; micro-kernels in gemm_avx512.c, gemm_avx2.c, gemm_generic.c)                  */
 /* ------------------------------------------------------------------------------------------ */

@@ -1,2 +1,0 @@
-import Peregrine
-print(Peregrine.version)
