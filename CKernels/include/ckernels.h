@@ -202,6 +202,40 @@ void ck_random_uniform(int64_t n, uint64_t seed, uint64_t offset, float low, flo
 /** Normal(mean, stddev) by Box–Muller over the same counter-based generator. */
 void ck_random_normal(int64_t n, uint64_t seed, uint64_t offset, float mean, float stddev, float *y);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Optimizer updates (optimizer.c): Keras's arithmetic, rounding for rounding, no FMA          */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * SGD on n elements. velocity == NULL: w -= g·lr. Otherwise (momentum μ > 0):
+ * velocity = -g·lr + velocity·μ, then w += velocity, or with nesterov w += -g·lr + velocity·μ.
+ */
+void ck_sgd_update(int64_t n, float *w, const float *g, float *velocity, float lr, float momentum,
+                   int nesterov);
+
+/**
+ * Adam (Keras's epsilon-hat form). alpha = lr·sqrt(1-β2^t)/(1-β1^t), computed by the caller.
+ * m += (g-m)(1-β1); v += (g²-v)(1-β2); with v_hat (amsgrad) v_hat = max(v_hat, v) is used;
+ * w -= m·alpha / (sqrt(v) + ε). v_hat is NULL without amsgrad.
+ */
+void ck_adam_update(int64_t n, float *w, const float *g, float *m, float *v, float *v_hat,
+                    float alpha, float one_minus_beta1, float one_minus_beta2, float epsilon);
+
+/**
+ * RMSprop. v = ρv + (1-ρ)g²; with mean_g (centered) mean_g = ρ·mean_g + (1-ρ)g and the
+ * denominator v - mean_g² + ε, else v + ε (ε inside the square root); inc = lr·g/sqrt(den);
+ * with momentum_buf: momentum_buf = μ·momentum_buf + inc, w -= momentum_buf; else w -= inc.
+ */
+void ck_rmsprop_update(int64_t n, float *w, const float *g, float *v, float *mean_g,
+                       float *momentum_buf, float lr, float rho, float one_minus_rho,
+                       float momentum, float epsilon);
+
+/** Adagrad: acc += g²; w -= lr·g / sqrt(acc + ε). */
+void ck_adagrad_update(int64_t n, float *w, const float *g, float *acc, float lr, float epsilon);
+
+/** Decoupled weight decay, applied before the update: w = w - (w·weight_decay)·lr. */
+void ck_weight_decay(int64_t n, float *w, float weight_decay, float lr);
+
 #ifdef __cplusplus
 }
 #endif
