@@ -206,3 +206,29 @@ void ck_adagrad_update(int64_t n, float *w, const float *g, float *acc, float lr
 void ck_weight_decay(int64_t n, float *w, float weight_decay, float lr) {
     run_update(n, DECAY, (update_params){.w = w, .decay = weight_decay, .lr = lr});
 }
+
+/* ---- gradient clipping's norms ---- */
+
+typedef struct {
+    int64_t n;
+    const float *x;
+    double partial[64];
+} sum_squares_job;
+
+static void sum_squares_body(void *ctx, int thread, int nthreads) {
+    sum_squares_job *job = ctx;
+    int64_t begin, end;
+    ck_split_range(job->n, nthreads, thread, 16, &begin, &end);
+    double sum = 0.0;
+    for (int64_t i = begin; i < end; i++) sum += (double)job->x[i] * job->x[i];
+    job->partial[thread] = sum;
+}
+
+double ck_sum_of_squares(int64_t n, const float *x) {
+    sum_squares_job job = {.n = n, .x = x};
+    int threads = n >= 2 * UPDATE_MIN_CHUNK ? CK_MIN(ck_num_threads(), 64) : 1;
+    ck_parallel_run(threads, sum_squares_body, &job);
+    double sum = 0.0;  // summed in thread order, so the result depends only on the thread count
+    for (int t = 0; t < threads; t++) sum += job.partial[t];
+    return sum;
+}

@@ -203,6 +203,32 @@ void ck_random_uniform(int64_t n, uint64_t seed, uint64_t offset, float low, flo
 void ck_random_normal(int64_t n, uint64_t seed, uint64_t offset, float mean, float stddev, float *y);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Losses on logits (loss.c): fused, numerically stable, loss and gradient in one pass         */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * Softmax cross-entropy of logits[rows, cols] against dense targets[rows, cols]:
+ *   loss[r] = -Σ_j targets[r,j] · log_softmax(logits[r])_j.
+ * When grad != NULL, also grad[r,j] = s_r · (softmax(logits[r])_j · Σ_j targets[r,j] − targets[r,j]),
+ * the derivative of loss[r] scaled by s_r = grad_scale[r] (1 when grad_scale is NULL).
+ */
+void ck_softmax_cross_entropy(int64_t rows, int64_t cols, const float *logits,
+                              const float *targets, float *loss, float *grad,
+                              const float *grad_scale);
+
+/** The same with integer labels in [0, cols) (checked by the caller): the target is one-hot. */
+void ck_sparse_softmax_cross_entropy(int64_t rows, int64_t cols, const float *logits,
+                                     const int32_t *labels, float *loss, float *grad,
+                                     const float *grad_scale);
+
+/**
+ * Element-wise sigmoid cross-entropy: loss[i] = max(x,0) − x·y + log(1 + exp(−|x|)), and when
+ * grad != NULL, grad[i] = grad_scale · (sigmoid(x) − y).
+ */
+void ck_sigmoid_cross_entropy(int64_t n, const float *logits, const float *targets, float *loss,
+                              float *grad, float grad_scale);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Optimizer updates (optimizer.c): Keras's arithmetic, rounding for rounding, no FMA          */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -235,6 +261,9 @@ void ck_adagrad_update(int64_t n, float *w, const float *g, float *acc, float lr
 
 /** Decoupled weight decay, applied before the update: w = w - (w·weight_decay)·lr. */
 void ck_weight_decay(int64_t n, float *w, float weight_decay, float lr);
+
+/** Σ x[i]², accumulated in double: the norms of clipnorm and global_clipnorm. */
+double ck_sum_of_squares(int64_t n, const float *x);
 
 #ifdef __cplusplus
 }
