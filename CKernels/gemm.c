@@ -1,14 +1,263 @@
-/* placeholder until the packed GEMM lands */
-#include "internal.h"
-void ck_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+/*
+ * gemm.c — SGEMM driver: the BLIS loops around a register micro-kernel, threads, the epilogue.
+ *
+ *   C[m×n] = act(alpha · op(A)[m×k] · op(B)[k×n] + beta · C + bias[n]),   all row-major.
+ *
+ * Threads. C is cut into a tm×tn grid of blocks, one per thread, each computed independently
+ * (its own packing, no barriers). The grid minimises the padded tile work per thread, so a short
+ * M (M = 128 in a Dense layer) is split along N and both cores stay busy; ties go to M, where
+ * each thread then packs the whole B block — cheap against the 2·(m/tm) flops it feeds per float.
+ *
+ * Loops of one thread's block (the micro-kernel vectorises along N and broadcasts A, see
+ * gemm_internal.h):
+ *   ic over M in steps of mc           A block mc×kc (packed only when reused enough)
+ *    pc over K in steps of kc          first block applies beta, the last one bias + act
+ *     jc over N in steps of nc         pack B block kc×nc into NR-wide panels (L2-resident)
+ *      ir over the block in MR rows    A sliver MR×kc: reused from L1 across the jr loop
+ *       jr over the block in NR cols   micro-kernel on one MR×NR tile of C
+ *
+ * The small-matrix path. Packing A costs one pass over A per B block; it pays only when a sliver
+ * is reused across many B panels. When this thread's N range fits one B block (the NN layers'
+ * N = 10..512, the convolutions' N = 64) A is read in place: row-major A through the micro-kernel's
+ * row-pointer variant, transposed A directly as k-major slivers. Only a ragged last sliver (fewer
+ * than MR rows) is copied, zero-padded, so no kernel reads outside A.
+ *
+ * Edges. B panels are zero-padded to NR, so the micro-kernel's loads never need masks; short
+ * tiles store under lane masks, and a tile of at most one vector width (N = 10) runs a
+ * one-vector variant instead of wasting the second.
+ *
+ * Packing buffers are thread-local and grow on demand (64-byte aligned): no malloc per call in
+ * the steady state, and two user threads may call ck_sgemm at once.
+ */
+#include "gemm_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Below this many flops (2·m·n·k) one thread does the whole product: a parallel region costs a
+ * few microseconds, as much as ~10^6 flops. */
+#define PARALLEL_MIN_FLOPS (1.0e6)
+
+static const ck_gemm_kernels *active_kernels(void) {
+    switch (ck_isa_active()) {
+    case CK_ISA_AVX512: return &ck_gemm_kernels_avx512;
+    case CK_ISA_AVX2: return &ck_gemm_kernels_avx2;
+    default: return &ck_gemm_kernels_generic;
+    }
+}
+
+/* ---- thread-local packing buffers ---- */
+
+typedef struct {
+    float *data;
+    size_t floats;
+} gemm_buffer;
+
+static _Thread_local gemm_buffer packed_a_buffer, packed_b_buffer, edge_sliver_buffer;
+
+static float *buffer_reserve(gemm_buffer *buf, size_t floats) {
+    if (buf->floats < floats) {
+        free(buf->data);
+        size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
+        buf->data = aligned_alloc(64, bytes);
+        buf->floats = buf->data ? floats : 0;
+    }
+    return buf->data;
+}
+
+static inline int round_up(int x, int to) { return (x + to - 1) / to * to; }
+
+/* ---- A packing: slivers of MR rows, each MR×kc column-major (MR floats per k-step) ---- */
+
+static void pack_a_block(int trans_a, int mc, int kc, const float *a, int lda, int mr,
+                         float *packed) {
+    for (int i0 = 0; i0 < mc; i0 += mr) {
+        const int h = CK_MIN(mr, mc - i0);
+        float *sliver = packed + (size_t)i0 * kc;
+        if (trans_a) {
+            /* op(A)(i, p) = A[p][i]: MR contiguous floats per k-step, a straight copy. */
+            for (int p = 0; p < kc; p++) {
+                const float *src = a + (size_t)p * lda + i0;
+                float *dst = sliver + (size_t)p * mr;
+                int r = 0;
+                for (; r < h; r++) dst[r] = src[r];
+                for (; r < mr; r++) dst[r] = 0.0f;
+            }
+        } else {
+            /* op(A)(i, p) = A[i][p]: read each row sequentially, scatter with stride MR. */
+            for (int r = 0; r < h; r++) {
+                const float *src = a + (size_t)(i0 + r) * lda;
+                for (int p = 0; p < kc; p++) sliver[(size_t)p * mr + r] = src[p];
+            }
+            for (int r = h; r < mr; r++)
+                for (int p = 0; p < kc; p++) sliver[(size_t)p * mr + r] = 0.0f;
+        }
+    }
+}
+
+/* ---- the problem and one thread's block of it ---- */
+
+typedef struct {
+    const ck_gemm_kernels *kern;
+    int trans_a, trans_b, m, n, k;
+    float alpha, beta;
+    const float *a;
+    int lda;
+    const float *b;
+    int ldb;
+    float *c;
+    int ldc;
+    const float *bias;
+    ck_activation act;
+} gemm_problem;
+
+/* A thread's block whose buffers could not be allocated still gets the right answer. */
+static void gemm_block_fallback(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
+    const float *a = pr->trans_a ? pr->a + m0 : pr->a + (size_t)m0 * pr->lda;
+    const float *b = pr->trans_b ? pr->b + (size_t)n0 * pr->ldb : pr->b + n0;
+    ck_sgemm_reference(pr->trans_a, pr->trans_b, m1 - m0, n1 - n0, pr->k, pr->alpha, a, pr->lda, b,
+                       pr->ldb, pr->beta, pr->c + (size_t)m0 * pr->ldc + n0, pr->ldc,
+                       pr->bias ? pr->bias + n0 : NULL, pr->act);
+}
+
+static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
+    const ck_gemm_kernels *kn = pr->kern;
+    const int MR = kn->mr, NR = kn->nr;
+    const int k = pr->k, lda = pr->lda, ldb = pr->ldb, ldc = pr->ldc;
+    if (m0 >= m1 || n0 >= n1) return;
+
+    const int kc_max = CK_MIN(kn->kc, k);
+    const int nc_max = CK_MIN(kn->nc, round_up(n1 - n0, NR));
+    /* Pack A only when its slivers are reused across more than one B block. */
+    const int pack_a = (n1 - n0) > kn->nc;
+    const int mc_max = pack_a ? CK_MIN(kn->mc, round_up(m1 - m0, MR)) : m1 - m0;
+
+    float *packed_b = buffer_reserve(&packed_b_buffer, (size_t)kc_max * round_up(nc_max, NR));
+    float *packed_a = pack_a ? buffer_reserve(&packed_a_buffer, (size_t)round_up(mc_max, MR) * kc_max)
+                             : NULL;
+    float *edge_sliver = buffer_reserve(&edge_sliver_buffer, (size_t)MR * kc_max);
+    if (!packed_b || (pack_a && !packed_a) || !edge_sliver) {
+        gemm_block_fallback(pr, m0, m1, n0, n1);
+        return;
+    }
+
+    ck_gemm_tile tile;
+    tile.alpha = pr->alpha;
+    tile.ldc = ldc;
+
+    for (int ic = m0; ic < m1; ic += mc_max) {
+        const int mc = CK_MIN(mc_max, m1 - ic);
+        for (int pc = 0; pc < k; pc += kc_max) {
+            const int kc = CK_MIN(kc_max, k - pc);
+            const int last = pc + kc == k;
+            tile.kc = kc;
+            tile.beta = pc == 0 ? pr->beta : 1.0f;
+            tile.act = last ? pr->act : CK_ACT_IDENTITY;
+
+            /* op(A) block at (ic, pc) */
+            const float *a_blk =
+                pr->trans_a ? pr->a + (size_t)pc * lda + ic : pr->a + (size_t)ic * lda + pc;
+            if (pack_a) pack_a_block(pr->trans_a, mc, kc, a_blk, lda, MR, packed_a);
+
+            for (int jc = n0; jc < n1; jc += nc_max) {
+                const int nc = CK_MIN(nc_max, n1 - jc);
+                /* op(B) block at (pc, jc) */
+                const float *b_blk =
+                    pr->trans_b ? pr->b + (size_t)jc * ldb + pc : pr->b + (size_t)pc * ldb + jc;
+                kn->pack_b(pr->trans_b, kc, nc, b_blk, ldb, NR, packed_b);
+
+                for (int ir = 0; ir < mc; ir += MR) {
+                    const int mr = CK_MIN(MR, mc - ir);
+                    ck_gemm_ukernel kernel = kn->kernel_kmajor;
+                    if (pack_a) {
+                        tile.a = packed_a + (size_t)ir * kc, tile.a_rs = 1, tile.a_cs = MR;
+                    } else if (mr < MR) {
+                        pack_a_block(pr->trans_a, mr, kc,
+                                     pr->trans_a ? a_blk + ir : a_blk + (size_t)ir * lda, lda, MR,
+                                     edge_sliver);
+                        tile.a = edge_sliver, tile.a_rs = 1, tile.a_cs = MR;
+                    } else if (pr->trans_a) {
+                        tile.a = a_blk + ir, tile.a_rs = 1, tile.a_cs = lda;
+                    } else {
+                        tile.a = a_blk + (size_t)ir * lda, tile.a_rs = lda, tile.a_cs = 1;
+                        kernel = kn->kernel_rmajor;
+                    }
+                    tile.m = mr;
+                    float *c_row = pr->c + (size_t)(ic + ir) * ldc + jc;
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        tile.b = packed_b + (size_t)jr * kc;
+                        tile.c = c_row + jr;
+                        tile.n = CK_MIN(NR, nc - jr);
+                        tile.bias = last && pr->bias ? pr->bias + jc + jr : NULL;
+                        kernel(&tile);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ---- threads: a tm×tn grid of C blocks ---- */
+
+/* The factorisation of nthreads whose busiest thread has the least padded tile work
+ * (rows rounded to MR, columns to the vector width); ties prefer splitting M. */
+static int choose_grid_rows(int m, int n, int nthreads, int mr, int lanes) {
+    const int64_t m_tiles = (m + mr - 1) / mr, n_vecs = (n + lanes - 1) / lanes;
+    int best_tm = nthreads;
+    int64_t best_cost = INT64_MAX;
+    for (int tm = nthreads; tm >= 1; tm--) {
+        if (nthreads % tm) continue;
+        const int tn = nthreads / tm;
+        const int64_t cost = (m_tiles + tm - 1) / tm * mr * ((n_vecs + tn - 1) / tn * lanes);
+        if (cost < best_cost) best_cost = cost, best_tm = tm;
+    }
+    return best_tm;
+}
+
+static void gemm_thread(void *ctx, int thread, int nthreads) {
+    const gemm_problem *pr = ctx;
+    const int tm = choose_grid_rows(pr->m, pr->n, nthreads, pr->kern->mr, pr->kern->lanes);
+    const int tn = nthreads / tm;
+    int64_t m0, m1, n0, n1;
+    ck_split_range(pr->m, tm, thread / tn, pr->kern->mr, &m0, &m1);
+    ck_split_range(pr->n, tn, thread % tn, pr->kern->lanes, &n0, &n1);
+    gemm_block(pr, (int)m0, (int)m1, (int)n0, (int)n1);
+}
+
+/* alpha == 0 or k == 0: C = act(beta·C + bias) without touching A or B. */
+static void scale_c(int m, int n, float beta, float *c, int ldc, const float *bias,
+                    ck_activation act) {
+    for (int i = 0; i < m; i++) {
+        float *row = c + (size_t)i * ldc;
+        if (beta == 0.0f) memset(row, 0, (size_t)n * sizeof(float));
+        else if (beta != 1.0f)
+            for (int j = 0; j < n; j++) row[j] *= beta;
+        if (bias || act != CK_ACT_IDENTITY) ck_bias_act_row(n, bias, act, row);
+    }
+}
+
+void ck_sgemm_bias_act(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+                       int lda, const float *b, int ldb, float beta, float *c, int ldc,
+                       const float *bias, ck_activation act) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0 || alpha == 0.0f) {
+        scale_c(m, n, beta, c, ldc, bias, act);
+        return;
+    }
+    gemm_problem pr = {active_kernels(), trans_a, trans_b, m, n, k, alpha, beta, a, lda,
+                       b, ldb, c, ldc, bias, act};
+    int nthreads = ck_num_threads();
+    const double flops = 2.0 * m * n * k;
+    if (flops < PARALLEL_MIN_FLOPS) nthreads = 1;
+    /* No more threads than MR×vector tiles. */
+    const int64_t tiles = (int64_t)((m + pr.kern->mr - 1) / pr.kern->mr) *
+                          ((n + pr.kern->lanes - 1) / pr.kern->lanes);
+    if (tiles < nthreads) nthreads = (int)tiles;
+    ck_parallel_run(nthreads, gemm_thread, &pr);
+}
+
+void ck_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
               const float *b, int ldb, float beta, float *c, int ldc) {
-    ck_sgemm_reference(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 0, CK_ACT_IDENTITY);
+    ck_sgemm_bias_act(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL,
+                      CK_ACT_IDENTITY);
 }
-void ck_sgemm_bias_act(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
-              const float *b, int ldb, float beta, float *c, int ldc, const float *bias, ck_activation act) {
-    ck_sgemm_reference(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, act);
-}
-void ck_bias_activation(int m, int n, const float *bias, ck_activation act, float *c, int ldc) {
-    for (int i = 0; i < m; i++) ck_bias_act_row(n, bias, act, c + (size_t)i * ldc);
-}
-void ck_bias_act_row(int n, const float *bias, ck_activation act, float *row) { (void)n;(void)bias;(void)act;(void)row; }

@@ -1,0 +1,173 @@
+/*
+ * gemm_avx2.c — the AVX2+FMA SGEMM micro-kernel (a 6×16 tile of C in 12 ymm accumulators) and
+ * the vectorised B packing that the AVX-512 path shares.
+ *
+ * 6×16 is the classic Haswell shape: 12 accumulators cover FMA latency × two ports, two B loads
+ * and six broadcasts per 12 FMAs, 16 ymm registers in all. Same structure as gemm_avx512.c:
+ * nv = 2 or 1 live vectors across N, A k-major (packed/transposed) or row-major (in place), lane
+ * masks on the C edge, the epilogue fused into the store.
+ */
+#include "gemm_internal.h"
+
+#include <immintrin.h>
+
+#define MR 6
+#define NR 16
+
+#define ALWAYS_INLINE __attribute__((always_inline)) inline
+
+/* Lane mask for the first n (0..8) lanes of a ymm: a sliding window over this table. */
+static const int32_t mask_window[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+CK_TARGET_AVX2 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, const int nv,
+                                                      const int rmajor) {
+    __m256 acc[MR][2];
+    for (int r = 0; r < MR; r++) {
+        acc[r][0] = _mm256_setzero_ps();
+        acc[r][1] = _mm256_setzero_ps();
+    }
+    for (int r = 0; r < t->m; r++) _mm_prefetch((const char *)(t->c + r * t->ldc), _MM_HINT_T0);
+
+    const float *b = t->b;
+    const int kc = t->kc;
+
+#define FMA_ROW(r, aval)                                                                          \
+    do {                                                                                          \
+        __m256 av = _mm256_broadcast_ss(&(aval));                                                 \
+        acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);                                           \
+        if (nv > 1) acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);                               \
+    } while (0)
+
+    if (rmajor) {
+        const ptrdiff_t rs = t->a_rs;
+        const float *a0 = t->a, *a3 = a0 + 3 * rs;
+        for (int p = 0; p < kc; p++) {
+            __m256 b0 = _mm256_load_ps(b);
+            __m256 b1 = nv > 1 ? _mm256_load_ps(b + 8) : b0;
+            FMA_ROW(0, a0[0]);
+            FMA_ROW(1, a0[rs]);
+            FMA_ROW(2, a0[2 * rs]);
+            FMA_ROW(3, a3[0]);
+            FMA_ROW(4, a3[rs]);
+            FMA_ROW(5, a3[2 * rs]);
+            a0++, a3++;
+            b += NR;
+        }
+    } else {
+        /* A sliver: MR×kc, column-major (6 contiguous floats per k-step), stride a_cs. */
+        const ptrdiff_t cs = t->a_cs;
+        const float *a = t->a;
+        for (int p = 0; p < kc; p++) {
+            __m256 b0 = _mm256_load_ps(b);
+            __m256 b1 = nv > 1 ? _mm256_load_ps(b + 8) : b0;
+            for (int r = 0; r < MR; r++) FMA_ROW(r, a[r]);
+            a += cs;
+            b += NR;
+        }
+    }
+#undef FMA_ROW
+
+    const int n_last = t->n - 8 * (nv - 1); /* columns in the last vector, 1..8 */
+    const __m256i last_mask =
+        _mm256_loadu_si256((const __m256i *)(mask_window + 8 - (n_last > 8 ? 8 : n_last)));
+    const __m256i full_mask = _mm256_set1_epi32(-1);
+    const __m256 alpha = _mm256_set1_ps(t->alpha), beta = _mm256_set1_ps(t->beta);
+    const int read_c = t->beta != 0.0f;
+    const int relu = t->act == CK_ACT_RELU;
+    __m256 bias[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    if (t->bias) {
+        for (int v = 0; v < nv; v++)
+            bias[v] = _mm256_maskload_ps(t->bias + 8 * v, v == nv - 1 ? last_mask : full_mask);
+    }
+    for (int r = 0; r < MR; r++) {
+        if (r >= t->m) break;
+        float *c = t->c + r * t->ldc;
+        for (int v = 0; v < nv; v++) {
+            __m256i mask = v == nv - 1 ? last_mask : full_mask;
+            __m256 x = _mm256_mul_ps(acc[r][v], alpha);
+            if (read_c) x = _mm256_fmadd_ps(beta, _mm256_maskload_ps(c + 8 * v, mask), x);
+            x = _mm256_add_ps(x, bias[v]);
+            if (relu) x = _mm256_max_ps(x, _mm256_setzero_ps());
+            _mm256_maskstore_ps(c + 8 * v, mask, x);
+        }
+        if (t->act == CK_ACT_SIGMOID || t->act == CK_ACT_TANH) ck_bias_act_row(t->n, NULL, t->act, c);
+    }
+}
+
+CK_TARGET_AVX2 static void kernel_kmajor(const ck_gemm_tile *t) {
+    if (t->n > 8) tile_kernel(t, 2, 0);
+    else tile_kernel(t, 1, 0);
+}
+
+CK_TARGET_AVX2 static void kernel_rmajor(const ck_gemm_tile *t) {
+    if (t->n > 8) tile_kernel(t, 2, 1);
+    else tile_kernel(t, 1, 1);
+}
+
+/* 8×8 transpose of r[0..7] in place (the usual unpack / shuffle / permute2f128 network). */
+CK_TARGET_AVX2 static ALWAYS_INLINE void transpose8x8(__m256 r[8]) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+/* B packing. op(B) = B: each panel row is a contiguous run of B, a straight vector copy.
+ * op(B) = Bᵀ: column j of op(B) is row j of B, so full 8×8 blocks go through registers
+ * (8 contiguous loads, a transpose, 8 contiguous stores); ragged edges fall back to scalar. */
+CK_TARGET_AVX2 void ck_gemm_pack_b_avx2(int trans_b, int kc, int nc, const float *b, int ldb,
+                                        int nr, float *packed) {
+    for (int j0 = 0; j0 < nc; j0 += nr) {
+        const int w = CK_MIN(nr, nc - j0);
+        float *panel = packed + (size_t)j0 * kc; /* kc×nr, row-major within the panel */
+        if (!trans_b) {
+            for (int p = 0; p < kc; p++) {
+                const float *src = b + (size_t)p * ldb + j0;
+                float *dst = panel + (size_t)p * nr;
+                int j = 0;
+                for (; j + 8 <= w; j += 8) _mm256_store_ps(dst + j, _mm256_loadu_ps(src + j));
+                for (; j < w; j++) dst[j] = src[j];
+                for (; j < nr; j++) dst[j] = 0.0f;
+            }
+        } else if (w == nr && (nr % 8) == 0) {
+            int p = 0;
+            for (; p + 8 <= kc; p += 8) {
+                for (int j = 0; j < nr; j += 8) {
+                    __m256 r[8];
+                    for (int i = 0; i < 8; i++)
+                        r[i] = _mm256_loadu_ps(b + (size_t)(j0 + j + i) * ldb + p);
+                    transpose8x8(r);
+                    for (int i = 0; i < 8; i++) _mm256_store_ps(panel + (size_t)(p + i) * nr + j, r[i]);
+                }
+            }
+            for (; p < kc; p++)
+                for (int j = 0; j < nr; j++) panel[(size_t)p * nr + j] = b[(size_t)(j0 + j) * ldb + p];
+        } else {
+            ck_gemm_pack_b_generic(trans_b, kc, w, b + (size_t)j0 * ldb, ldb, nr, panel);
+        }
+    }
+}
+
+const ck_gemm_kernels ck_gemm_kernels_avx2 = {
+    .mr = MR,
+    .nr = NR,
+    .lanes = 8,
+    .kc = 384,
+    .nc = 512,
+    .mc = 1536,
+    .kernel_kmajor = kernel_kmajor,
+    .kernel_rmajor = kernel_rmajor,
+    .pack_b = ck_gemm_pack_b_avx2,
+};

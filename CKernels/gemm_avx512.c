@@ -1,0 +1,129 @@
+/*
+ * gemm_avx512.c — the AVX-512 SGEMM micro-kernel: a 12×32 tile of C in 24 zmm accumulators.
+ *
+ * Per k-step: two 16-float loads of the packed B panel, twelve broadcasts of A, 24 FMAs. 24
+ * independent accumulators cover the FMA latency (4 cycles) on two FMA ports with room to spare,
+ * and 14 loads per 24 FMAs stay well inside the load ports' budget. The remaining 8 zmm registers
+ * hold the two B vectors and the broadcasts.
+ *
+ * One body, specialised by the compiler (always_inline + constant arguments) four ways:
+ *   nv  = 2 or 1 live vectors across N (a tile of at most 16 columns, e.g. N = 10, costs half),
+ *   A layout k-major (packed or transposed: 12 contiguous floats per k-step) or row-major (A read
+ *   in place, one row pointer per tile row: the small-matrix path that does not pack A).
+ * The N edge is a lane mask on the C load/store (packed B is zero-padded, so its loads need none).
+ * The epilogue — alpha, beta (C not read when beta == 0), bias, ReLU — is fused into the store.
+ */
+#include "gemm_internal.h"
+
+#include <immintrin.h>
+
+#define MR 12
+#define NR 32
+
+#define ALWAYS_INLINE __attribute__((always_inline)) inline
+
+CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, const int nv,
+                                                        const int rmajor) {
+    __m512 acc[MR][2];
+    for (int r = 0; r < MR; r++) {
+        acc[r][0] = _mm512_setzero_ps();
+        acc[r][1] = _mm512_setzero_ps();
+    }
+    /* The C tile is touched only after the k loop; ask for it now so the store does not wait. */
+    for (int r = 0; r < t->m; r++) _mm_prefetch((const char *)(t->c + r * t->ldc), _MM_HINT_T0);
+
+    const float *b = t->b;
+    const int kc = t->kc;
+
+#define FMA_ROW(r, aval)                                                                          \
+    do {                                                                                          \
+        __m512 av = _mm512_set1_ps(aval);                                                         \
+        acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);                                           \
+        if (nv > 1) acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);                               \
+    } while (0)
+
+    if (rmajor) {
+        /* Rows r, r+1, r+2 of A are base[0], base[rs], base[2·rs]: one base pointer per three rows
+         * keeps every address a [base + rs·4|8] form and leaves the GPRs for the loop. */
+        const ptrdiff_t rs = t->a_rs;
+        const float *a0 = t->a, *a3 = a0 + 3 * rs, *a6 = a0 + 6 * rs, *a9 = a0 + 9 * rs;
+        for (int p = 0; p < kc; p++) {
+            __m512 b0 = _mm512_load_ps(b);
+            __m512 b1 = nv > 1 ? _mm512_load_ps(b + 16) : b0;
+            FMA_ROW(0, a0[0]);
+            FMA_ROW(1, a0[rs]);
+            FMA_ROW(2, a0[2 * rs]);
+            FMA_ROW(3, a3[0]);
+            FMA_ROW(4, a3[rs]);
+            FMA_ROW(5, a3[2 * rs]);
+            FMA_ROW(6, a6[0]);
+            FMA_ROW(7, a6[rs]);
+            FMA_ROW(8, a6[2 * rs]);
+            FMA_ROW(9, a9[0]);
+            FMA_ROW(10, a9[rs]);
+            FMA_ROW(11, a9[2 * rs]);
+            a0++, a3++, a6++, a9++;
+            b += NR;
+        }
+    } else {
+        /* A sliver: MR×kc, column-major (12 contiguous floats per k-step), stride a_cs. */
+        const ptrdiff_t cs = t->a_cs;
+        const float *a = t->a;
+        for (int p = 0; p < kc; p++) {
+            __m512 b0 = _mm512_load_ps(b);
+            __m512 b1 = nv > 1 ? _mm512_load_ps(b + 16) : b0;
+            for (int r = 0; r < MR; r++) FMA_ROW(r, a[r]);
+            a += cs;
+            b += NR;
+        }
+    }
+#undef FMA_ROW
+
+    /* Epilogue: C = act(alpha·acc + beta·C + bias), masked on the last vector of a short tile. */
+    const int n_last = t->n - 16 * (nv - 1); /* columns in the last vector, 1..16 */
+    const __mmask16 last_mask = (__mmask16)(n_last >= 16 ? 0xFFFF : (1u << n_last) - 1);
+    const __m512 alpha = _mm512_set1_ps(t->alpha), beta = _mm512_set1_ps(t->beta);
+    const int read_c = t->beta != 0.0f;
+    const int relu = t->act == CK_ACT_RELU;
+    __m512 bias[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+    if (t->bias) {
+        for (int v = 0; v < nv; v++)
+            bias[v] = _mm512_maskz_loadu_ps(v == nv - 1 ? last_mask : 0xFFFF, t->bias + 16 * v);
+    }
+    for (int r = 0; r < MR; r++) {
+        if (r >= t->m) break;
+        float *c = t->c + r * t->ldc;
+        for (int v = 0; v < nv; v++) {
+            __mmask16 mask = v == nv - 1 ? last_mask : (__mmask16)0xFFFF;
+            __m512 x = _mm512_mul_ps(acc[r][v], alpha);
+            if (read_c) x = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mask, c + 16 * v), x);
+            x = _mm512_add_ps(x, bias[v]);
+            if (relu) x = _mm512_max_ps(x, _mm512_setzero_ps());
+            _mm512_mask_storeu_ps(c + 16 * v, mask, x);
+        }
+        /* Sigmoid and tanh stay scalar until the vector math library lands (bias is in). */
+        if (t->act == CK_ACT_SIGMOID || t->act == CK_ACT_TANH) ck_bias_act_row(t->n, NULL, t->act, c);
+    }
+}
+
+CK_TARGET_AVX512 static void kernel_kmajor(const ck_gemm_tile *t) {
+    if (t->n > 16) tile_kernel(t, 2, 0);
+    else tile_kernel(t, 1, 0);
+}
+
+CK_TARGET_AVX512 static void kernel_rmajor(const ck_gemm_tile *t) {
+    if (t->n > 16) tile_kernel(t, 2, 1);
+    else tile_kernel(t, 1, 1);
+}
+
+const ck_gemm_kernels ck_gemm_kernels_avx512 = {
+    .mr = MR,
+    .nr = NR,
+    .lanes = 16,
+    .kc = 384,
+    .nc = 512,
+    .mc = 1536,
+    .kernel_kmajor = kernel_kmajor,
+    .kernel_rmajor = kernel_rmajor,
+    .pack_b = ck_gemm_pack_b_avx2,
+};

@@ -1,0 +1,70 @@
+/*
+ * gemm_generic.c — the portable SGEMM micro-kernel (a 4×16 tile, plain C) and portable packing.
+ *
+ * Written so that the compiler's baseline vectoriser (SSE2 on x86-64, NEON on arm64) turns the
+ * inner j loop into vector FMAs/multiply-adds over the 16 contiguous floats of a packed B row.
+ * It is the correctness anchor on machines without AVX2, not a performance path.
+ */
+#include "gemm_internal.h"
+
+#define MR 4
+#define NR 16
+
+static void kernel(const ck_gemm_tile *t) {
+    float acc[MR][NR] = {{0}};
+    const float *b = t->b;
+    for (int p = 0; p < t->kc; p++) {
+        for (int r = 0; r < MR; r++) {
+            /* Row-major A is only passed with all MR rows present, so MR reads are in bounds. */
+            const float ar = t->a[r * t->a_rs + (ptrdiff_t)p * t->a_cs];
+            for (int j = 0; j < NR; j++) acc[r][j] += ar * b[j];
+        }
+        b += NR;
+    }
+    for (int r = 0; r < t->m; r++) {
+        float *c = t->c + r * t->ldc;
+        for (int j = 0; j < t->n; j++) {
+            float x = t->alpha * acc[r][j];
+            if (t->beta != 0.0f) x += t->beta * c[j];
+            c[j] = x;
+        }
+        if (t->bias || t->act != CK_ACT_IDENTITY) ck_bias_act_row(t->n, t->bias, t->act, c);
+    }
+}
+
+void ck_gemm_pack_b_generic(int trans_b, int kc, int nc, const float *b, int ldb, int nr,
+                            float *packed) {
+    for (int j0 = 0; j0 < nc; j0 += nr) {
+        const int w = CK_MIN(nr, nc - j0);
+        float *panel = packed + (size_t)j0 * kc; /* kc×nr, row-major within the panel */
+        if (!trans_b) {
+            for (int p = 0; p < kc; p++) {
+                const float *src = b + (size_t)p * ldb + j0;
+                float *dst = panel + (size_t)p * nr;
+                int j = 0;
+                for (; j < w; j++) dst[j] = src[j];
+                for (; j < nr; j++) dst[j] = 0.0f;
+            }
+        } else {
+            /* Read B's rows sequentially; the strided writes land in the (cache-resident) panel. */
+            for (int j = 0; j < w; j++) {
+                const float *src = b + (size_t)(j0 + j) * ldb;
+                for (int p = 0; p < kc; p++) panel[(size_t)p * nr + j] = src[p];
+            }
+            for (int p = 0; p < kc; p++)
+                for (int j = w; j < nr; j++) panel[(size_t)p * nr + j] = 0.0f;
+        }
+    }
+}
+
+const ck_gemm_kernels ck_gemm_kernels_generic = {
+    .mr = MR,
+    .nr = NR,
+    .lanes = 4,
+    .kc = 256,
+    .nc = 512,
+    .mc = 1024,
+    .kernel_kmajor = kernel,
+    .kernel_rmajor = kernel,
+    .pack_b = ck_gemm_pack_b_generic,
+};

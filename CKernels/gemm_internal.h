@@ -1,0 +1,68 @@
+/*
+ * gemm_internal.h — the contract between the GEMM driver (gemm.c) and its per-ISA micro-kernels
+ * (gemm_avx512.c, gemm_avx2.c, gemm_generic.c). Not part of the public API.
+ *
+ * Orientation. C is row-major, so the micro-kernel vectorises along N (a row of C is contiguous)
+ * and broadcasts elements of A: an MR×NR tile of C lives in MR·(NR/lanes) vector registers, and
+ * one k-step is NR/lanes vector loads of packed B, MR broadcasts of A and MR·NR/lanes FMAs.
+ */
+#ifndef CKERNELS_GEMM_INTERNAL_H
+#define CKERNELS_GEMM_INTERNAL_H
+
+#include "internal.h"
+
+#include <stddef.h>
+
+/* One call of a micro-kernel: C[m×n] (m ≤ MR, n ≤ NR, the valid part of the tile) =
+ *   epilogue(alpha · A_sliver[MR×kc] · B_panel[kc×NR] + beta · C).
+ * A element (r, p) is a[r·a_rs + p·a_cs]: packed slivers and transposed A have a_rs == 1
+ * ("k-major", MR contiguous floats per k-step); untransposed A read in place has a_cs == 1
+ * ("row-major", one row of A per tile row). Row-major A is only passed with m == MR rows
+ * present in memory; a k-major sliver always has MR readable rows (padded when packed).
+ * B is a packed panel: kc rows of NR floats, 64-byte aligned, zero-padded beyond n.
+ * beta == 0 never reads C. bias (already offset to the tile's first column, or NULL) and act are
+ * applied only when the driver passes them, i.e. on the last KC block of the k loop. */
+typedef struct {
+    int kc;
+    const float *a;
+    ptrdiff_t a_rs, a_cs;
+    const float *b;
+    float *c;
+    ptrdiff_t ldc;
+    int m, n;
+    float alpha, beta;
+    const float *bias;
+    ck_activation act;
+} ck_gemm_tile;
+
+typedef void (*ck_gemm_ukernel)(const ck_gemm_tile *t);
+
+/* Packs op(B)[kc×nc] (b points at op(B)'s element (0, 0) of the block) into panels of nr
+ * columns: panel q holds columns [q·nr, q·nr + nr) as kc rows of nr floats, zero-padded. */
+typedef void (*ck_gemm_pack_b)(int trans_b, int kc, int nc, const float *b, int ldb, int nr,
+                               float *packed);
+
+/* One ISA's GEMM: tile shape, its kernels and the cache blocking tuned for it.
+ *   kc: depth of a packed block (A sliver MR×kc stays in L1 across the jr loop),
+ *   nc: width of the packed B block (kc×nc, lives in L2),
+ *   mc: height of a packed A block (mc×kc, lives in L2/L3; used when A is worth packing). */
+typedef struct {
+    int mr, nr, lanes;
+    int kc, nc, mc;
+    ck_gemm_ukernel kernel_kmajor; /* A with a_rs == 1 (packed, or transposed in memory) */
+    ck_gemm_ukernel kernel_rmajor; /* A with a_cs == 1 (untransposed, read in place) */
+    ck_gemm_pack_b pack_b;
+} ck_gemm_kernels;
+
+extern const ck_gemm_kernels ck_gemm_kernels_avx512;
+extern const ck_gemm_kernels ck_gemm_kernels_avx2;
+extern const ck_gemm_kernels ck_gemm_kernels_generic;
+
+/* Portable packing (gemm_generic.c), used by the generic path and for edge panels. */
+void ck_gemm_pack_b_generic(int trans_b, int kc, int nc, const float *b, int ldb, int nr,
+                            float *packed);
+/* AVX2 packing with 8×8 in-register transposes for Bᵀ (gemm_avx2.c); AVX-512 machines use it too. */
+void ck_gemm_pack_b_avx2(int trans_b, int kc, int nc, const float *b, int ldb, int nr,
+                         float *packed);
+
+#endif /* CKERNELS_GEMM_INTERNAL_H */
