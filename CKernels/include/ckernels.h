@@ -153,6 +153,12 @@ void ck_binary(ck_binary_op op, int rank, const int64_t *shape, const float *a,
 /** y[i] = value for i < n. */
 void ck_fill(int64_t n, float value, float *y);
 
+/** y[i] = value for i < n, 32-bit integers (labels, indices). */
+void ck_fill_int32(int64_t n, int32_t value, int32_t *y);
+
+/** y[i] = (float)x[i] for i < n (exact below 2^24 in magnitude, rounded to nearest above). */
+void ck_int32_to_float(int64_t n, const int32_t *x, float *y);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Reductions and row-wise normalisers (reduce.c)                                               */
 /* ------------------------------------------------------------------------------------------ */
