@@ -1,0 +1,249 @@
+import CKernels
+import Testing
+
+/// ck_sgemm / ck_sgemm_bias_act / ck_bias_activation against ck_sgemm_reference (double
+/// accumulation), on every ISA path this CPU has and with 1, 2 and 3 threads.
+///
+/// These tests switch the process-wide ISA and thread count, so they run serialized among
+/// themselves. Other suites' kernels may run concurrently while a setting is switched; that is
+/// harmless because every path gives correct results — only their speed changes.
+@Suite(.serialized)
+struct GEMMTests {
+    // MARK: - Operands and the error bound
+
+    /// Deterministic operands in [-1, 1): a linear congruential sequence, no kernel involved.
+    static func operands(_ count: Int, seed: UInt32) -> [Float] {
+        var state = seed &* 2_654_435_761 &+ 12345
+        return (0..<count).map { _ in
+            state = state &* 1_664_525 &+ 1_013_904_223
+            return Float(state >> 8) / Float(1 << 24) * 2 - 1
+        }
+    }
+
+    /// Every ISA path the CPU supports, each with 1, 2 and 3 threads; restores the defaults.
+    static func forEachConfiguration(_ body: (ck_isa, Int32) -> Void) {
+        let saved = ck_isa_active()
+        defer {
+            _ = ck_set_isa(saved)
+            ck_set_num_threads(0)
+        }
+        for isa in [CK_ISA_GENERIC, CK_ISA_AVX2, CK_ISA_AVX512]
+        where isa.rawValue <= ck_isa_best_supported().rawValue {
+            #expect(ck_set_isa(isa) == 0)
+            for threads: Int32 in [1, 2, 3] {
+                ck_set_num_threads(threads)
+                body(isa, threads)
+            }
+        }
+    }
+
+    /// One GEMM problem with its operands stored with padded leading dimensions.
+    struct Problem {
+        let transA: Int32, transB: Int32, m: Int, n: Int, k: Int
+        let alpha: Float, beta: Float
+        let lda: Int, ldb: Int, ldc: Int
+        var a: [Float], b: [Float], c: [Float]
+        let bias: [Float]?
+        let act: ck_activation
+
+        init(transA: Int32, transB: Int32, m: Int, n: Int, k: Int, alpha: Float, beta: Float,
+             bias: Bool = false, act: ck_activation = CK_ACT_IDENTITY, pad: Int = 3) {
+            self.transA = transA; self.transB = transB
+            self.m = m; self.n = n; self.k = k
+            self.alpha = alpha; self.beta = beta
+            // Leading dimensions larger than the rows, so kernels that assume ld == row length fail.
+            lda = (transA != 0 ? m : k) + pad
+            ldb = (transB != 0 ? k : n) + pad
+            ldc = n + pad + 2
+            a = GEMMTests.operands(max(1, (transA != 0 ? k : m) * lda), seed: UInt32(m * 7 + k))
+            b = GEMMTests.operands(max(1, (transB != 0 ? n : k) * ldb), seed: UInt32(n * 13 + k))
+            // beta == 0 must not read C: fill it with NaN so any read poisons the result.
+            c = beta == 0
+                ? [Float](repeating: .nan, count: max(1, m * ldc))
+                : GEMMTests.operands(max(1, m * ldc), seed: UInt32(m + n))
+            self.bias = bias ? GEMMTests.operands(max(1, n), seed: 99) : nil
+            self.act = act
+        }
+
+        /// (reference result, per-element error bound). The bound is the classic one for a
+        /// float dot product of length k against an exact one: |err| ≤ γ·Σ|alpha·a·b| with
+        /// γ = k·eps/(1 - k·eps) for any summation order; we allow 2·(k+2)·eps to cover the
+        /// alpha/beta/bias roundings of the epilogue, plus 1e-6 absolute for activations whose
+        /// scalar expf/tanhf are a few ulp off and for results that cancel to ~0. Sigmoid, tanh
+        /// and ReLU are 1-Lipschitz, so the bound carries through the activation.
+        func reference() -> (want: [Float], bound: [Float]) {
+            var want = c
+            var magnitude = [Float](repeating: 0, count: c.count)
+            let absA = a.map { abs($0) }, absB = b.map { abs($0) }
+            ck_sgemm_reference(transA, transB, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda),
+                               b, Int32(ldb), beta, &want, Int32(ldc), bias, act)
+            // Σ|alpha·a·b| + |beta·c| + |bias|, computed with the same reference on |A|, |B|.
+            let absC = c.map { beta == 0 ? 0 : abs(beta * $0) }
+            magnitude = absC
+            ck_sgemm_reference(transA, transB, Int32(m), Int32(n), Int32(k), abs(alpha), absA,
+                               Int32(lda), absB, Int32(ldb), 1, &magnitude, Int32(ldc),
+                               bias.map { $0.map { abs($0) } }, CK_ACT_IDENTITY)
+            let gamma = 2 * Float(k + 2) * Float.ulpOfOne
+            return (want, magnitude.map { gamma * $0 + 1e-6 })
+        }
+
+        /// Runs the kernel on a copy of C; returns the result.
+        func run() -> [Float] {
+            var out = c
+            ck_sgemm_bias_act(transA, transB, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda),
+                              b, Int32(ldb), beta, &out, Int32(ldc), bias, act)
+            return out
+        }
+
+        /// Compares the m×n part with the reference and checks the padding of C is untouched.
+        func check(_ got: [Float], against want: [Float], bound: [Float], _ label: String) {
+            var failures = 0
+            for i in 0..<m {
+                for j in 0..<ldc {
+                    let idx = i * ldc + j
+                    let ok: Bool
+                    if j < n {
+                        ok = abs(got[idx] - want[idx]) <= bound[idx]  // false for NaN
+                    } else {
+                        ok = got[idx].bitPattern == c[idx].bitPattern  // outside C: never written
+                    }
+                    if !ok {
+                        failures += 1
+                        if failures <= 3 {
+                            Issue.record("\(label): C[\(i)][\(j)] = \(got[idx]), want \(want[idx]) ± \(bound[idx])")
+                        }
+                    }
+                }
+            }
+            #expect(failures == 0, "\(label): \(failures) wrong elements")
+        }
+
+        var label: String {
+            "\(transA != 0 ? "T" : "N")\(transB != 0 ? "T" : "N") m=\(m) n=\(n) k=\(k) alpha=\(alpha) beta=\(beta)"
+                + (bias != nil ? " bias" : "") + " act=\(act.rawValue)"
+        }
+    }
+
+    // MARK: - ck_sgemm
+
+    /// Sizes across the edges: 0, 1, odd sizes below and above the tiles (MR = 4/6/12,
+    /// NR = 16/32), k beyond one KC block (384), n beyond one NC block (512, so A is packed),
+    /// and the NN layers' skinny shapes.
+    static let shapes: [(Int, Int, Int)] = [
+        (0, 5, 7), (5, 0, 7), (5, 7, 0), (1, 1, 1), (3, 17, 33), (17, 3, 127), (33, 127, 3),
+        (127, 33, 17), (300, 17, 33), (17, 300, 127), (33, 33, 300), (127, 127, 127),
+        (1, 300, 300), (300, 1, 33), (128, 10, 512), (13, 70, 800), (40, 600, 33), (100, 33, 1),
+    ]
+
+    @Test("ck_sgemm matches the reference", arguments: shapes.indices)
+    func sgemmMatchesReference(shapeIndex: Int) {
+        let (m, n, k) = Self.shapes[shapeIndex]
+        for (transA, transB) in [(Int32(0), Int32(0)), (0, 1), (1, 0), (1, 1)] {
+            for (alpha, beta) in [(Float(1), Float(0)), (0.75, -1.5)] {
+                let problem = Problem(transA: transA, transB: transB, m: m, n: n, k: k,
+                                      alpha: alpha, beta: beta)
+                let (want, bound) = problem.reference()
+                Self.forEachConfiguration { isa, threads in
+                    var got = problem.c
+                    ck_sgemm(transA, transB, Int32(m), Int32(n), Int32(k), alpha, problem.a,
+                             Int32(problem.lda), problem.b, Int32(problem.ldb), beta, &got,
+                             Int32(problem.ldc))
+                    problem.check(got, against: want, bound: bound,
+                                  "\(problem.label) isa=\(String(cString: ck_isa_name(isa))) threads=\(threads)")
+                }
+            }
+        }
+    }
+
+    /// Many B blocks and many A blocks: M beyond MC (1536) with N beyond NC, on the best path.
+    @Test func sgemmLargeBlocks() {
+        for (transA, transB) in [(Int32(0), Int32(0)), (1, 1)] {
+            let problem = Problem(transA: transA, transB: transB, m: 1600, n: 530, k: 20,
+                                  alpha: 1, beta: 0.5)
+            let (want, bound) = problem.reference()
+            for threads: Int32 in [1, 2] {
+                ck_set_num_threads(threads)
+                problem.check(problem.run(), against: want, bound: bound, problem.label)
+            }
+            ck_set_num_threads(0)
+        }
+    }
+
+    /// alpha == 0 never reads A or B (NaN there must not leak), k == 0 only scales C.
+    @Test func alphaZeroAndEmptyKOnlyScaleC() {
+        for (m, n, k) in [(3, 17, 33), (33, 40, 5), (17, 3, 0)] {
+            for beta: Float in [0, 2] {
+                for (bias, act) in [(false, CK_ACT_IDENTITY), (true, CK_ACT_RELU), (true, CK_ACT_TANH)] {
+                    var problem = Problem(transA: 0, transB: 1, m: m, n: n, k: k,
+                                          alpha: k == 0 ? 1 : 0, beta: beta, bias: bias, act: act)
+                    if k > 0 {
+                        problem.a = [Float](repeating: .nan, count: problem.a.count)
+                        problem.b = [Float](repeating: .nan, count: problem.b.count)
+                    }
+                    // The reference multiplies NaN by alpha = 0 only when alpha != 0, so it is exact.
+                    let (want, _) = Problem(transA: 0, transB: 1, m: m, n: n, k: k,
+                                            alpha: 0, beta: beta, bias: bias, act: act).reference()
+                    let bound = [Float](repeating: 1e-6, count: want.count)
+                    Self.forEachConfiguration { isa, threads in
+                        problem.check(problem.run(), against: want, bound: bound,
+                                      "\(problem.label) isa=\(String(cString: ck_isa_name(isa))) threads=\(threads)")
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - ck_sgemm_bias_act and ck_bias_activation
+
+    static let activations = [CK_ACT_IDENTITY, CK_ACT_RELU, CK_ACT_SIGMOID, CK_ACT_TANH]
+
+    @Test("ck_sgemm_bias_act matches the reference", arguments: activations.map(\.rawValue), [false, true])
+    func biasActMatchesReference(actRaw: UInt32, withBias: Bool) {
+        let act = ck_activation(rawValue: actRaw)
+        for (m, n, k) in [(1, 1, 1), (17, 33, 3), (33, 17, 127), (127, 10, 400), (40, 70, 33)] {
+            for (transA, transB) in [(Int32(0), Int32(0)), (0, 1), (1, 0), (1, 1)] {
+                for (alpha, beta) in [(Float(1), Float(0)), (0.5, 0.25)] {
+                    let problem = Problem(transA: transA, transB: transB, m: m, n: n, k: k,
+                                          alpha: alpha, beta: beta, bias: withBias, act: act)
+                    let (want, bound) = problem.reference()
+                    Self.forEachConfiguration { isa, threads in
+                        problem.check(problem.run(), against: want, bound: bound,
+                                      "\(problem.label) isa=\(String(cString: ck_isa_name(isa))) threads=\(threads)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("ck_bias_activation matches the reference", arguments: activations.map(\.rawValue))
+    func biasActivationStandalone(actRaw: UInt32) {
+        let act = ck_activation(rawValue: actRaw)
+        for (m, n) in [(1, 1), (3, 17), (300, 33), (2000, 40)] {
+            for withBias in [false, true] {
+                let ldc = n + 5
+                let c = Self.operands(m * ldc, seed: UInt32(m * n)).map { $0 * 4 }
+                let bias = withBias ? Self.operands(n, seed: 7) : nil
+                // The reference with k = 0 and beta = 1 is exactly C = act(C + bias).
+                var want = c
+                ck_sgemm_reference(0, 0, Int32(m), Int32(n), 0, 1, nil, 1, nil, Int32(n), 1, &want,
+                                   Int32(ldc), bias, act)
+                Self.forEachConfiguration { isa, threads in
+                    var got = c
+                    ck_bias_activation(Int32(m), Int32(n), bias, act, &got, Int32(ldc))
+                    var failures = 0
+                    for i in 0..<m {
+                        for j in 0..<ldc {
+                            let idx = i * ldc + j
+                            let ok = j < n
+                                ? abs(got[idx] - want[idx]) <= 4 * Float.ulpOfOne * abs(want[idx]) + 1e-6
+                                : got[idx].bitPattern == c[idx].bitPattern
+                            if !ok { failures += 1 }
+                        }
+                    }
+                    #expect(failures == 0,
+                            "act=\(actRaw) m=\(m) n=\(n) bias=\(withBias) isa=\(String(cString: ck_isa_name(isa))) threads=\(threads)")
+                }
+            }
+        }
+    }
+}
