@@ -41,13 +41,17 @@ let package = Package(
                 .target(name: "COpenBLAS", condition: .when(traits: ["OpenBLAS"])),
             ],
             swiftSettings: [.define("PEREGRINE_OPENBLAS", .when(traits: ["OpenBLAS"]))]),
+        // Runs Keras's reference cases (../shared/keras-reference): used by the CLI and the tests,
+        // kept out of the Peregrine product.
+        .target(name: "PeregrineConformance", dependencies: ["Peregrine"]),
         .executableTarget(
             name: "PeregrineCLI",
             dependencies: [
-                "Peregrine", "CKernels",
+                "Peregrine", "CKernels", "PeregrineConformance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
-        .testTarget(name: "PeregrineTests", dependencies: ["Peregrine", "CKernels"]),
+        .testTarget(
+            name: "PeregrineTests", dependencies: ["Peregrine", "CKernels", "PeregrineConformance"]),
     ]
 )

@@ -1,7 +1,7 @@
 import CKernels
 import Testing
 
-@testable import Peregrine
+import Peregrine
 
 /// The Swift layer's GEMM switch: every backend this build has gives the reference product,
 /// bias and activation included, and an unavailable backend is refused rather than half-chosen.

@@ -21,6 +21,10 @@ public struct Tensor: Sendable {
 
     @usableFromInline var storage: TensorStorage<Float>
 
+    /// The recorded operation that produced this tensor while a ``GradientTape`` watched one of
+    /// its inputs (nil otherwise): how gradients flow back through it.
+    var node: TapeNode? = nil
+
     /// Wraps storage that already holds `shape`'s elements (internal: ops build their results so).
     init(shape: [Int], storage: TensorStorage<Float>) {
         self.shape = shape

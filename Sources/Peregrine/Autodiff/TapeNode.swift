@@ -1,0 +1,50 @@
+/// One recorded operation of a ``GradientTape``: the inputs it was computed from and how to turn
+/// the gradient of its output into gradients of those inputs (a vector–Jacobian product).
+///
+/// Nodes hang off the tensors they produced (`Tensor.node`), so a tensor carries its history
+/// the way PyTorch's `grad_fn` does; the tapes that were recording when it was made are listed,
+/// so each tape differentiates only through what it saw.
+final class TapeNode: @unchecked Sendable {
+    // @unchecked: a node is immutable after creation and only read by `gradient`.
+
+    /// The operation's name, for errors and the check mode.
+    let operation: String
+    /// The differentiable inputs, as they were (their own nodes included).
+    let inputs: [Tensor]
+    /// upstream gradient (the output's shape) → one gradient per input, nil where none flows.
+    let backward: (Tensor) throws -> [Tensor?]
+    /// The tapes recording when the operation ran.
+    let tapes: [ObjectIdentifier]
+
+    init(
+        operation: String, inputs: [Tensor], tapes: [ObjectIdentifier],
+        backward: @escaping (Tensor) throws -> [Tensor?]
+    ) {
+        self.operation = operation
+        self.inputs = inputs
+        self.tapes = tapes
+        self.backward = backward
+    }
+}
+
+extension Tensor {
+    /// Records that `self` was computed from `inputs` by `operation`, for every recording tape
+    /// that tracks at least one of the inputs, and returns `self` with that history attached.
+    /// Outside any tape this is a single task-local read.
+    ///
+    /// `backward` receives the gradient of the output and returns one gradient per input, each
+    /// of that input's shape (nil when none flows, e.g. an integer index).
+    func recorded(
+        _ operation: String, inputs: [Tensor], backward: @escaping (Tensor) throws -> [Tensor?]
+    ) -> Tensor {
+        let tapes = GradientTape.recordingTapes
+        if tapes.isEmpty { return self }
+        let tracking = tapes.filter { tape in inputs.contains { tape.tracks($0) } }
+        if tracking.isEmpty { return self }
+        var result = self
+        result.node = TapeNode(
+            operation: operation, inputs: inputs, tapes: tracking.map { ObjectIdentifier($0) },
+            backward: backward)
+        return result
+    }
+}
