@@ -209,6 +209,28 @@ void ck_random_uniform(int64_t n, uint64_t seed, uint64_t offset, float low, flo
 void ck_random_normal(int64_t n, uint64_t seed, uint64_t offset, float mean, float stddev, float *y);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Backward passes of the element-wise functions (eltwise_backward.c): TF's gradient formulas   */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * dx[i] = dy[i] · op'(x[i]), with the derivative written as TF writes it, from the forward
+ * input x or output y (exp, sqrt, tanh, sigmoid and relu use y; log, abs and square use x;
+ * pass both). relu' and abs' are 0 at 0. dx must not overlap the inputs.
+ */
+void ck_unary_backward(ck_unary_op op, int64_t n, const float *x, const float *y, const float *dy,
+                       float *dx);
+
+/** dx[i] = dy[i] · p · x[i]^(p−1), the backward pass of ck_pow_scalar. */
+void ck_pow_scalar_backward(int64_t n, const float *x, float p, const float *dy, float *dx);
+
+/** Row-wise softmax backward from its output y[rows, cols]: dx = y · (dy − Σ dy·y). */
+void ck_softmax_backward(int64_t rows, int64_t cols, const float *y, const float *dy, float *dx);
+
+/** Row-wise log-softmax backward from its output y: dx = dy − exp(y) · Σ dy. */
+void ck_log_softmax_backward(int64_t rows, int64_t cols, const float *y, const float *dy,
+                             float *dx);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Losses on logits (loss.c): fused, numerically stable, loss and gradient in one pass         */
 /* ------------------------------------------------------------------------------------------ */
 
