@@ -38,7 +38,21 @@
  * few microseconds, as much as ~10^6 flops. */
 #define PARALLEL_MIN_FLOPS (1.0e6)
 
+/* An untransposed B of at most this many floats (k·ldb, 32 KiB) is read in place, not packed. */
+#define SMALL_B_FLOATS 8192
+
 static const ck_gemm_kernels *active_kernels(void) {
+#ifdef CK_GEMM_TUNING
+    static ck_gemm_kernels tuned;
+    const ck_gemm_kernels *base = ck_isa_active() == CK_ISA_AVX512 ? &ck_gemm_kernels_avx512
+                                  : ck_isa_active() == CK_ISA_AVX2 ? &ck_gemm_kernels_avx2
+                                                                   : &ck_gemm_kernels_generic;
+    tuned = *base;
+    if (getenv("KC")) tuned.kc = atoi(getenv("KC"));
+    if (getenv("NC")) tuned.nc = atoi(getenv("NC"));
+    if (getenv("MC")) tuned.mc = atoi(getenv("MC"));
+    return &tuned;
+#endif
     switch (ck_isa_active()) {
     case CK_ISA_AVX512: return &ck_gemm_kernels_avx512;
     case CK_ISA_AVX2: return &ck_gemm_kernels_avx2;
@@ -66,6 +80,13 @@ static float *buffer_reserve(gemm_buffer *buf, size_t floats) {
 }
 
 static inline int round_up(int x, int to) { return (x + to - 1) / to * to; }
+
+/* The block size that splits `extent` into the fewest blocks of at most `limit`, all of nearly
+ * equal size, rounded up to a multiple of `align`. */
+static inline int balanced_block(int extent, int limit, int align) {
+    const int blocks = (extent + limit - 1) / limit;
+    return CK_MIN(round_up((extent + blocks - 1) / blocks, align), round_up(extent, align));
+}
 
 /* ---- A packing: slivers of MR rows, each MR×kc column-major (MR floats per k-step) ---- */
 
@@ -126,11 +147,17 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
     const int k = pr->k, lda = pr->lda, ldb = pr->ldb, ldc = pr->ldc;
     if (m0 >= m1 || n0 >= n1) return;
 
-    const int kc_max = CK_MIN(kn->kc, k);
-    const int nc_max = CK_MIN(kn->nc, round_up(n1 - n0, NR));
+    /* Equal blocks rather than full blocks and a sliver: k = 784 runs as 2×392, not 384+384+16
+     * (a 16-deep block would pay a whole C load/store per 16 k-steps). */
+    const int kc_max = balanced_block(k, kn->kc, 8);
+    const int nc_max = balanced_block(n1 - n0, kn->nc, NR);
     /* Pack A only when its slivers are reused across more than one B block. */
     const int pack_a = (n1 - n0) > kn->nc;
-    const int mc_max = pack_a ? CK_MIN(kn->mc, round_up(m1 - m0, MR)) : m1 - m0;
+    const int mc_max = pack_a ? balanced_block(m1 - m0, kn->mc, MR) : m1 - m0;
+
+    /* A small untransposed B (all of it within L1) is read in place: packing it would cost as
+     * much as the product. */
+    const int b_in_place = kn->b_in_place && !pr->trans_b && (int64_t)k * ldb <= SMALL_B_FLOATS;
 
     float *packed_b = buffer_reserve(&packed_b_buffer, (size_t)kc_max * round_up(nc_max, NR));
     float *packed_a = pack_a ? buffer_reserve(&packed_a_buffer, (size_t)round_up(mc_max, MR) * kc_max)
@@ -164,7 +191,8 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
                 /* op(B) block at (pc, jc) */
                 const float *b_blk =
                     pr->trans_b ? pr->b + (size_t)jc * ldb + pc : pr->b + (size_t)pc * ldb + jc;
-                kn->pack_b(pr->trans_b, kc, nc, b_blk, ldb, NR, packed_b);
+                if (!b_in_place) kn->pack_b(pr->trans_b, kc, nc, b_blk, ldb, NR, packed_b);
+                tile.b_rs = b_in_place ? ldb : NR;
 
                 for (int ir = 0; ir < mc; ir += MR) {
                     const int mr = CK_MIN(MR, mc - ir);
@@ -185,7 +213,7 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
                     tile.m = mr;
                     float *c_row = pr->c + (size_t)(ic + ir) * ldc + jc;
                     for (int jr = 0; jr < nc; jr += NR) {
-                        tile.b = packed_b + (size_t)jr * kc;
+                        tile.b = b_in_place ? b_blk + jr : packed_b + (size_t)jr * kc;
                         tile.c = c_row + jr;
                         tile.n = CK_MIN(NR, nc - jr);
                         tile.bias = last && pr->bias ? pr->bias + jc + jr : NULL;

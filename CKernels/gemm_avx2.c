@@ -29,7 +29,14 @@ CK_TARGET_AVX2 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, cons
     for (int r = 0; r < t->m; r++) _mm_prefetch((const char *)(t->c + r * t->ldc), _MM_HINT_T0);
 
     const float *b = t->b;
+    const ptrdiff_t bs = t->b_rs;
     const int kc = t->kc;
+    /* Lanes of the last live vector that hold columns < n (B in place must not read past them). */
+    const int n_last = t->n - 8 * (nv - 1); /* 1..8 */
+    const __m256i last_mask =
+        _mm256_loadu_si256((const __m256i *)(mask_window + 8 - (n_last > 8 ? 8 : n_last)));
+    const __m256i full_mask = _mm256_set1_epi32(-1);
+    const __m256i b0_mask = nv > 1 ? full_mask : last_mask;
 
 #define FMA_ROW(r, aval)                                                                          \
     do {                                                                                          \
@@ -42,8 +49,8 @@ CK_TARGET_AVX2 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, cons
         const ptrdiff_t rs = t->a_rs;
         const float *a0 = t->a, *a3 = a0 + 3 * rs;
         for (int p = 0; p < kc; p++) {
-            __m256 b0 = _mm256_load_ps(b);
-            __m256 b1 = nv > 1 ? _mm256_load_ps(b + 8) : b0;
+            __m256 b0 = _mm256_maskload_ps(b, b0_mask);
+            __m256 b1 = nv > 1 ? _mm256_maskload_ps(b + 8, last_mask) : b0;
             FMA_ROW(0, a0[0]);
             FMA_ROW(1, a0[rs]);
             FMA_ROW(2, a0[2 * rs]);
@@ -51,26 +58,22 @@ CK_TARGET_AVX2 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, cons
             FMA_ROW(4, a3[rs]);
             FMA_ROW(5, a3[2 * rs]);
             a0++, a3++;
-            b += NR;
+            b += bs;
         }
     } else {
         /* A sliver: MR×kc, column-major (6 contiguous floats per k-step), stride a_cs. */
         const ptrdiff_t cs = t->a_cs;
         const float *a = t->a;
         for (int p = 0; p < kc; p++) {
-            __m256 b0 = _mm256_load_ps(b);
-            __m256 b1 = nv > 1 ? _mm256_load_ps(b + 8) : b0;
+            __m256 b0 = _mm256_maskload_ps(b, b0_mask);
+            __m256 b1 = nv > 1 ? _mm256_maskload_ps(b + 8, last_mask) : b0;
             for (int r = 0; r < MR; r++) FMA_ROW(r, a[r]);
             a += cs;
-            b += NR;
+            b += bs;
         }
     }
 #undef FMA_ROW
 
-    const int n_last = t->n - 8 * (nv - 1); /* columns in the last vector, 1..8 */
-    const __m256i last_mask =
-        _mm256_loadu_si256((const __m256i *)(mask_window + 8 - (n_last > 8 ? 8 : n_last)));
-    const __m256i full_mask = _mm256_set1_epi32(-1);
     const __m256 alpha = _mm256_set1_ps(t->alpha), beta = _mm256_set1_ps(t->beta);
     const int read_c = t->beta != 0.0f;
     const int relu = t->act == CK_ACT_RELU;
@@ -167,6 +170,7 @@ const ck_gemm_kernels ck_gemm_kernels_avx2 = {
     .kc = 384,
     .nc = 512,
     .mc = 1536,
+    .b_in_place = 1,
     .kernel_kmajor = kernel_kmajor,
     .kernel_rmajor = kernel_rmajor,
     .pack_b = ck_gemm_pack_b_avx2,

@@ -23,23 +23,31 @@
 #define ALWAYS_INLINE __attribute__((always_inline)) inline
 
 CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, const int nv,
-                                                        const int rmajor) {
+                                                        const int rmajor, const int rows) {
     __m512 acc[MR][2];
     for (int r = 0; r < MR; r++) {
         acc[r][0] = _mm512_setzero_ps();
         acc[r][1] = _mm512_setzero_ps();
     }
     /* The C tile is touched only after the k loop; ask for it now so the store does not wait. */
-    for (int r = 0; r < t->m; r++) _mm_prefetch((const char *)(t->c + r * t->ldc), _MM_HINT_T0);
+    for (int r = 0; r < MR; r++)
+        if (r < t->m) _mm_prefetch((const char *)(t->c + r * t->ldc), _MM_HINT_T0);
 
     const float *b = t->b;
+    const ptrdiff_t bs = t->b_rs;
     const int kc = t->kc;
+    /* Lanes of the last live vector that hold columns < n (B in place must not read past them). */
+    const int n_last = t->n - 16 * (nv - 1); /* 1..16 */
+    const __mmask16 last_mask = (__mmask16)(n_last >= 16 ? 0xFFFF : (1u << n_last) - 1);
+    const __mmask16 b0_mask = nv > 1 ? (__mmask16)0xFFFF : last_mask;
 
 #define FMA_ROW(r, aval)                                                                          \
     do {                                                                                          \
-        __m512 av = _mm512_set1_ps(aval);                                                         \
-        acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);                                           \
-        if (nv > 1) acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);                               \
+        __m512 av = r < rows ? _mm512_set1_ps(aval) : b0;                                         \
+        if (r < rows) {                                                                           \
+            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);                                       \
+            if (nv > 1) acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);                           \
+        }                                                                                         \
     } while (0)
 
     if (rmajor) {
@@ -48,8 +56,8 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
         const ptrdiff_t rs = t->a_rs;
         const float *a0 = t->a, *a3 = a0 + 3 * rs, *a6 = a0 + 6 * rs, *a9 = a0 + 9 * rs;
         for (int p = 0; p < kc; p++) {
-            __m512 b0 = _mm512_load_ps(b);
-            __m512 b1 = nv > 1 ? _mm512_load_ps(b + 16) : b0;
+            __m512 b0 = _mm512_maskz_loadu_ps(b0_mask, b);
+            __m512 b1 = nv > 1 ? _mm512_maskz_loadu_ps(last_mask, b + 16) : b0;
             FMA_ROW(0, a0[0]);
             FMA_ROW(1, a0[rs]);
             FMA_ROW(2, a0[2 * rs]);
@@ -63,25 +71,33 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
             FMA_ROW(10, a9[rs]);
             FMA_ROW(11, a9[2 * rs]);
             a0++, a3++, a6++, a9++;
-            b += NR;
+            /* Opaque to the optimiser: otherwise it rewrites the twelve addresses as a chain of
+             * pointer adds, ALU uops that compete with the FMAs for ports 0 and 5. */
+            __asm__("" : "+r"(a0), "+r"(a3), "+r"(a6), "+r"(a9));
+            b += bs;
         }
     } else {
         /* A sliver: MR×kc, column-major (12 contiguous floats per k-step), stride a_cs. */
         const ptrdiff_t cs = t->a_cs;
         const float *a = t->a;
         for (int p = 0; p < kc; p++) {
-            __m512 b0 = _mm512_load_ps(b);
-            __m512 b1 = nv > 1 ? _mm512_load_ps(b + 16) : b0;
+            /* Transposed A read in place steps a whole row of A per k-step, often across a page,
+             * where the hardware prefetchers stop: fetch the sliver a few steps ahead. */
+            _mm_prefetch((const char *)(a + 8 * cs), _MM_HINT_T0);
+#ifdef PF_B
+            _mm_prefetch((const char *)(b + PF_B), _MM_HINT_T0);
+            _mm_prefetch((const char *)(b + PF_B + 16), _MM_HINT_T0);
+#endif
+            __m512 b0 = _mm512_maskz_loadu_ps(b0_mask, b);
+            __m512 b1 = nv > 1 ? _mm512_maskz_loadu_ps(last_mask, b + 16) : b0;
             for (int r = 0; r < MR; r++) FMA_ROW(r, a[r]);
             a += cs;
-            b += NR;
+            b += bs;
         }
     }
 #undef FMA_ROW
 
     /* Epilogue: C = act(alpha·acc + beta·C + bias), masked on the last vector of a short tile. */
-    const int n_last = t->n - 16 * (nv - 1); /* columns in the last vector, 1..16 */
-    const __mmask16 last_mask = (__mmask16)(n_last >= 16 ? 0xFFFF : (1u << n_last) - 1);
     const __m512 alpha = _mm512_set1_ps(t->alpha), beta = _mm512_set1_ps(t->beta);
     const int read_c = t->beta != 0.0f;
     const int relu = t->act == CK_ACT_RELU;
@@ -90,8 +106,10 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
         for (int v = 0; v < nv; v++)
             bias[v] = _mm512_maskz_loadu_ps(v == nv - 1 ? last_mask : 0xFFFF, t->bias + 16 * v);
     }
+    /* Fully unrolled (constant indices), so acc[][] stays in registers rather than on the stack. */
+#pragma clang loop unroll(full)
     for (int r = 0; r < MR; r++) {
-        if (r >= t->m) break;
+        if (r >= t->m) continue;
         float *c = t->c + r * t->ldc;
         for (int v = 0; v < nv; v++) {
             __mmask16 mask = v == nv - 1 ? last_mask : (__mmask16)0xFFFF;
@@ -106,14 +124,19 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
     }
 }
 
+/* A k-major sliver may be an edge (m < MR rows, zero-padded): compute only the 4 or 8 rows it
+ * needs, so M = 64 or 128 does not pay for a full 12-row tile at the end. */
 CK_TARGET_AVX512 static void kernel_kmajor(const ck_gemm_tile *t) {
-    if (t->n > 16) tile_kernel(t, 2, 0);
-    else tile_kernel(t, 1, 0);
+    const int wide = t->n > 16;
+    if (t->m > 8) wide ? tile_kernel(t, 2, 0, 12) : tile_kernel(t, 1, 0, 12);
+    else if (t->m > 4) wide ? tile_kernel(t, 2, 0, 8) : tile_kernel(t, 1, 0, 8);
+    else wide ? tile_kernel(t, 2, 0, 4) : tile_kernel(t, 1, 0, 4);
 }
 
+/* Row-major A in place always has all MR rows (the driver packs a ragged last sliver). */
 CK_TARGET_AVX512 static void kernel_rmajor(const ck_gemm_tile *t) {
-    if (t->n > 16) tile_kernel(t, 2, 1);
-    else tile_kernel(t, 1, 1);
+    if (t->n > 16) tile_kernel(t, 2, 1, MR);
+    else tile_kernel(t, 1, 1, MR);
 }
 
 const ck_gemm_kernels ck_gemm_kernels_avx512 = {
@@ -123,6 +146,7 @@ const ck_gemm_kernels ck_gemm_kernels_avx512 = {
     .kc = 384,
     .nc = 512,
     .mc = 1536,
+    .b_in_place = 1,
     .kernel_kmajor = kernel_kmajor,
     .kernel_rmajor = kernel_rmajor,
     .pack_b = ck_gemm_pack_b_avx2,

@@ -19,7 +19,7 @@ static void kernel(const ck_gemm_tile *t) {
             const float ar = t->a[r * t->a_rs + (ptrdiff_t)p * t->a_cs];
             for (int j = 0; j < NR; j++) acc[r][j] += ar * b[j];
         }
-        b += NR;
+        b += t->b_rs;
     }
     for (int r = 0; r < t->m; r++) {
         float *c = t->c + r * t->ldc;
@@ -64,6 +64,7 @@ const ck_gemm_kernels ck_gemm_kernels_generic = {
     .kc = 256,
     .nc = 512,
     .mc = 1024,
+    .b_in_place = 0, /* the j loop reads all NR columns of a B row */
     .kernel_kmajor = kernel,
     .kernel_rmajor = kernel,
     .pack_b = ck_gemm_pack_b_generic,

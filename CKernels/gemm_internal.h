@@ -19,7 +19,8 @@
  * ("k-major", MR contiguous floats per k-step); untransposed A read in place has a_cs == 1
  * ("row-major", one row of A per tile row). Row-major A is only passed with m == MR rows
  * present in memory; a k-major sliver always has MR readable rows (padded when packed).
- * B is a packed panel: kc rows of NR floats, 64-byte aligned, zero-padded beyond n.
+ * B is kc rows of NR floats, b_rs apart: a packed panel (b_rs == NR, zero-padded beyond n) or,
+ * for small products, op(B) = B read in place (b_rs == ldb; lanes beyond n are masked off).
  * beta == 0 never reads C. bias (already offset to the tile's first column, or NULL) and act are
  * applied only when the driver passes them, i.e. on the last KC block of the k loop. */
 typedef struct {
@@ -27,6 +28,7 @@ typedef struct {
     const float *a;
     ptrdiff_t a_rs, a_cs;
     const float *b;
+    ptrdiff_t b_rs;
     float *c;
     ptrdiff_t ldc;
     int m, n;
@@ -49,6 +51,7 @@ typedef void (*ck_gemm_pack_b)(int trans_b, int kc, int nc, const float *b, int 
 typedef struct {
     int mr, nr, lanes;
     int kc, nc, mc;
+    int b_in_place; /* the kernels mask their B loads, so B may be read unpacked */
     ck_gemm_ukernel kernel_kmajor; /* A with a_rs == 1 (packed, or transposed in memory) */
     ck_gemm_ukernel kernel_rmajor; /* A with a_cs == 1 (untransposed, read in place) */
     ck_gemm_pack_b pack_b;
