@@ -12,7 +12,8 @@
  *   log(x)  = e·ln2 + log(m), x = m·2^e with m in [√½, √2), log(1+f) = f − f²/2 + f³·q(f),
  *             q of degree 8. Subnormal inputs are rescaled by 2^23 first.
  *   tanh(x) = x + x³·q(x²) for |x| < 0.625 (no cancellation near 0), else 1 − 2/(e^{2|x|} + 1);
- *             the sign is copied back, so tanh(−0) = −0. |x| > 9 gives ±1 (exact in float).
+ *             the sign is copied back, so tanh(−0) = −0. |x| is clamped to 10, past
+ *             9.01 where tanh rounds to ±1, so large inputs give exactly ±1.
  *   sigmoid(x) = 1/(1 + e^{−x}) for x ≥ 0 and e^{x}/(1 + e^{x}) for x < 0: one exp of −|x|
  *             and one division, and no overflow of the exponential on either side.
  *
@@ -138,9 +139,10 @@ CK_TARGET_AVX512 static inline __m512 ck_tanh_avx512(__m512 x) {
     q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(CK_TANH_T3));
     q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(CK_TANH_T4));
     __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(q, z), ax, ax);
-    /* large |x|: 1 − 2/(e^{2|x|} + 1); |x| is clamped to 9 where tanh rounds to 1 */
-    __m512 e = ck_exp_avx512(_mm512_add_ps(_mm512_min_ps(ax, _mm512_set1_ps(9.0f)),
-                                           _mm512_min_ps(ax, _mm512_set1_ps(9.0f))));
+    /* large |x|: 1 − 2/(e^{2|x|} + 1); clamping |x| to 10 (tanh(10) rounds to 1) keeps the
+     * exponential finite. NaN passes the min (second operand) and stays NaN. */
+    __m512 a10 = _mm512_min_ps(_mm512_set1_ps(10.0f), ax);
+    __m512 e = ck_exp_avx512(_mm512_add_ps(a10, a10));
     __m512 large = _mm512_sub_ps(_mm512_set1_ps(1.0f),
                                  _mm512_div_ps(_mm512_set1_ps(2.0f),
                                                _mm512_add_ps(e, _mm512_set1_ps(1.0f))));
@@ -241,8 +243,8 @@ CK_TARGET_AVX2 static inline __m256 ck_tanh_avx2(__m256 x) {
     q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(CK_TANH_T3));
     q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(CK_TANH_T4));
     __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(q, z), ax, ax);
-    __m256 a9 = _mm256_min_ps(ax, _mm256_set1_ps(9.0f));
-    __m256 e = ck_exp_avx2(_mm256_add_ps(a9, a9));
+    __m256 a10 = _mm256_min_ps(_mm256_set1_ps(10.0f), ax);
+    __m256 e = ck_exp_avx2(_mm256_add_ps(a10, a10));
     __m256 large = _mm256_sub_ps(_mm256_set1_ps(1.0f),
                                  _mm256_div_ps(_mm256_set1_ps(2.0f),
                                                _mm256_add_ps(e, _mm256_set1_ps(1.0f))));

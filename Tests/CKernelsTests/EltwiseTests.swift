@@ -69,6 +69,19 @@ struct EltwiseTests {
         }
     }
 
+    /// Saturation is exact: tanh rounds to ±1 beyond |x| ≈ 9.01, sigmoid to 1 beyond x ≈ 17.
+    @Test func saturatedActivationsAreExact() {
+        let x: [Float] = [9.5, -9.5, 10, 100, -100, .infinity, -.infinity]
+        KernelSweep.forEachConfiguration { isa, _ in
+            var y = [Float](repeating: 0, count: x.count)
+            ck_unary(CK_UNARY_TANH, Int64(x.count), x, &y)
+            #expect(y == [1, -1, 1, 1, -1, 1, -1], "isa \(isa.rawValue)")
+            ck_unary(CK_UNARY_SIGMOID, Int64(x.count), x, &y)
+            // sigmoid(-100) = e^-100 is subnormal (3.7e-44), not 0
+            #expect(y[3] == 1 && y[4] > 0 && y[4] < Float.leastNormalMagnitude && y[5] == 1 && y[6] == 0, "isa \(isa.rawValue)")
+        }
+    }
+
     /// A sample of the exhaustive measurement in vmath.h: every 997th float bit pattern over
     /// the whole range, on the vector paths.
     @Test func vectorMathErrorBoundsOnASampleOfAllFloats() {
