@@ -142,3 +142,59 @@ void ck_log_softmax_backward(int64_t rows, int64_t cols, const float *y, const f
     softmax_backward_job j = {cols, y, dy, dx, 1};
     ck_parallel_for(rows, BACKWARD_MIN_CHUNK / (cols > 0 ? cols : 1) + 1, softmax_backward_rows, &j);
 }
+
+/* ---- binary functions whose derivatives need a comparison or a logarithm ---- */
+
+typedef struct {
+    const float *x, *y, *z, *dz;
+    float *dx, *dy;
+    int is_max;
+} binary_backward_job;
+
+/* maximum: x takes the gradient where x >= y (ties go to the first argument, TF's
+ * _MaximumGrad), y elsewhere; minimum: x where x <= y. Either output may be NULL. */
+static void minmax_backward_range(void *ctx, int64_t begin, int64_t end) {
+    const binary_backward_job *j = ctx;
+    for (int64_t i = begin; i < end; i++) {
+        int to_x = j->is_max ? j->x[i] >= j->y[i] : j->x[i] <= j->y[i];
+        if (j->dx) j->dx[i] = to_x ? j->dz[i] : 0.0f;
+        if (j->dy) j->dy[i] = to_x ? 0.0f : j->dz[i];
+    }
+}
+
+void ck_minmax_backward(int is_max, int64_t n, const float *x, const float *y, const float *dz,
+                        float *dx, float *dy) {
+    binary_backward_job j = {.x = x, .y = y, .dz = dz, .dx = dx, .dy = dy, .is_max = is_max};
+    ck_parallel_for(n, BACKWARD_MIN_CHUNK, minmax_backward_range, &j);
+}
+
+/* z = x^y: dx = dz·y·x^(y−1); dy = dz·z·log(x) where x > 0, else 0 (TF's _PowGrad). */
+static void pow_backward_both_range(void *ctx, int64_t begin, int64_t end) {
+    const binary_backward_job *j = ctx;
+    for (int64_t i = begin; i < end; i++) {
+        const float x = j->x[i], y = j->y[i];
+        if (j->dx) j->dx[i] = j->dz[i] * (y * __builtin_powf(x, y - 1.0f));
+        if (j->dy) j->dy[i] = x > 0.0f ? j->dz[i] * (j->z[i] * __builtin_logf(x)) : 0.0f;
+    }
+}
+
+void ck_pow_backward(int64_t n, const float *x, const float *y, const float *z, const float *dz,
+                     float *dx, float *dy) {
+    binary_backward_job j = {.x = x, .y = y, .z = z, .dz = dz, .dx = dx, .dy = dy};
+    ck_parallel_for(n, BACKWARD_MIN_CHUNK, pow_backward_both_range, &j);
+}
+
+typedef struct {
+    const float *a, *b;
+    float *mask;
+} equal_job;
+
+static void equal_mask_range(void *ctx, int64_t begin, int64_t end) {
+    const equal_job *j = ctx;
+    for (int64_t i = begin; i < end; i++) j->mask[i] = j->a[i] == j->b[i] ? 1.0f : 0.0f;
+}
+
+void ck_equal_mask(int64_t n, const float *a, const float *b, float *mask) {
+    equal_job j = {a, b, mask};
+    ck_parallel_for(n, BACKWARD_MIN_CHUNK, equal_mask_range, &j);
+}

@@ -223,6 +223,24 @@ void ck_unary_backward(ck_unary_op op, int64_t n, const float *x, const float *y
 /** dx[i] = dy[i] · p · x[i]^(p−1), the backward pass of ck_pow_scalar. */
 void ck_pow_scalar_backward(int64_t n, const float *x, float p, const float *dy, float *dx);
 
+/**
+ * Backward of element-wise maximum (is_max = 1) or minimum (0) of same-shaped x and y: dz goes
+ * to dx where x >= y (maximum) or x <= y (minimum) — ties to the first argument, as TF — and to
+ * dy elsewhere. dx or dy may be NULL.
+ */
+void ck_minmax_backward(int is_max, int64_t n, const float *x, const float *y, const float *dz,
+                        float *dx, float *dy);
+
+/**
+ * Backward of z = x^y (same shapes): dx = dz·y·x^(y−1), dy = dz·z·log(x) where x > 0 else 0.
+ * dx or dy may be NULL.
+ */
+void ck_pow_backward(int64_t n, const float *x, const float *y, const float *z, const float *dz,
+                     float *dx, float *dy);
+
+/** mask[i] = 1 where a[i] == b[i], else 0 (the tie indicator of max/min reductions' gradient). */
+void ck_equal_mask(int64_t n, const float *a, const float *b, float *mask);
+
 /** Row-wise softmax backward from its output y[rows, cols]: dx = y · (dy − Σ dy·y). */
 void ck_softmax_backward(int64_t rows, int64_t cols, const float *y, const float *dy, float *dx);
 

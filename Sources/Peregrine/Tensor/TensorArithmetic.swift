@@ -23,7 +23,9 @@ extension Tensor {
             op, Int32(shape.count), shape.map(Int64.init),
             a.pointer, Shape.broadcastStrides(a.shape, to: shape).map(Int64.init),
             b.pointer, Shape.broadcastStrides(b.shape, to: shape).map(Int64.init), result.pointer)
-        return result
+        return result.recorded(operation, inputs: [a, b]) { g in
+            try Tensor.broadcastingBackward(op, a, b, result: result, upstream: g)
+        }
     }
 
     /// `op(self, scalar)` or, with `scalarFirst`, `op(scalar, self)`: the scalar is read with
@@ -39,7 +41,9 @@ extension Tensor {
                 ck_binary(op, Int32(rank), shape.map(Int64.init), pointer, own, s, zero, result.pointer)
             }
         }
-        return result
+        return result.recorded("scalar \(op)", inputs: [self]) { [self] g in
+            [combinedBackward(op, scalar: scalar, scalarFirst: scalarFirst, upstream: g)]
+        }
     }
 
     /// `self + other` with broadcasting.

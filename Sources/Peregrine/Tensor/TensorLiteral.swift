@@ -6,6 +6,10 @@
 /// ```
 public protocol TensorScalar: Sendable {
     /// The element written as an integer literal.
+    ///
+    /// ```swift
+    /// Float(3) as Float   // the 3 in `let x: Tensor = [3]`
+    /// ```
     init(_ value: Int)
 }
 
@@ -26,8 +30,16 @@ public indirect enum TensorLiteral<Scalar: TensorScalar>: Sendable, ExpressibleB
     ExpressibleByIntegerLiteral
 {
     /// A number.
+    ///
+    /// ```swift
+    /// let one = TensorLiteral<Float>.scalar(1)
+    /// ```
     case scalar(Scalar)
     /// A nested list.
+    ///
+    /// ```swift
+    /// let row = TensorLiteral<Float>.list([1, 2])
+    /// ```
     case list([TensorLiteral])
 
     /// ```swift

@@ -13,7 +13,9 @@ extension Tensor {
     func unary(_ op: ck_unary_op) -> Tensor {
         let result = Tensor(uninitializedShape: shape)
         ck_unary(op, Int64(scalarCount), pointer, result.pointer)
-        return result
+        return result.recorded("\(op)", inputs: [self]) { [self] g in
+            [unaryBackward(op, result: result, upstream: g)]
+        }
     }
 
     /// Moves `axis` last (a strided copy) when it is not last already.
@@ -40,10 +42,20 @@ extension Tensor {
         } else {
             ck_softmax(Int64(rows), Int64(cols), moved.pointer, result.pointer)
         }
-        guard let order else { return result }
         var inverse = [Int](repeating: 0, count: rank)
-        for (i, d) in order.enumerated() { inverse[d] = i }
-        return result.permutedUnchecked(inverse)
+        for (i, d) in (order ?? Array(0..<rank)).enumerated() { inverse[d] = i }
+        let output = order == nil ? result : result.permutedUnchecked(inverse)
+        // Backward in the moved layout (softmax axis last), then moved back.
+        return output.recorded(operation, inputs: [self]) { g in
+            let movedGradient = order.map { g.permutedUnchecked($0) } ?? g
+            let dx = Tensor(uninitializedShape: result.shape)
+            if log {
+                ck_log_softmax_backward(Int64(rows), Int64(cols), result.pointer, movedGradient.pointer, dx.pointer)
+            } else {
+                ck_softmax_backward(Int64(rows), Int64(cols), result.pointer, movedGradient.pointer, dx.pointer)
+            }
+            return [order == nil ? dx : dx.permutedUnchecked(inverse)]
+        }
     }
 }
 
@@ -90,7 +102,11 @@ public func square(_ x: Tensor) -> Tensor { x.unary(CK_UNARY_SQUARE) }
 public func pow(_ x: Tensor, _ exponent: Float) -> Tensor {
     let result = Tensor(uninitializedShape: x.shape)
     ck_pow_scalar(Int64(x.scalarCount), x.pointer, exponent, result.pointer)
-    return result
+    return result.recorded("pow", inputs: [x]) { g in
+        let dx = Tensor(uninitializedShape: x.shape)
+        ck_pow_scalar_backward(Int64(x.scalarCount), x.pointer, exponent, g.pointer, dx.pointer)
+        return [dx]
+    }
 }
 
 /// Hyperbolic tangent element-wise.

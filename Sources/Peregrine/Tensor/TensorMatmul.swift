@@ -41,7 +41,7 @@ func matrixProduct(_ a: Tensor, _ b: Tensor) throws -> Tensor {
     let result = Tensor(uninitializedShape: outShape)
     if k == 0 {  // an empty sum: zeros, without asking the GEMM about a degenerate product
         ck_fill(Int64(result.scalarCount), 0, result.pointer)
-        return result
+        return result.recorded(operation, inputs: [a, b]) { g in matrixProductBackward(a, b, upstream: g) }
     }
     if b.rank == 2 {
         // [B·M, K]·[K, N]: the batch folds into the rows, one GEMM.
@@ -56,7 +56,7 @@ func matrixProduct(_ a: Tensor, _ b: Tensor) throws -> Tensor {
                        beta: 0, c: result.pointer + i * m * n, ldc: Swift.max(n, 1))
         }
     }
-    return result
+    return result.recorded(operation, inputs: [a, b]) { g in matrixProductBackward(a, b, upstream: g) }
 }
 
 extension Tensor {

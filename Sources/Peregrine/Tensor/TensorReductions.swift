@@ -41,7 +41,11 @@ extension Tensor {
         }
         if runs.isEmpty { current = Tensor(shape: kept, storage: storage) }
         let finalShape = keepDims ? kept : shape.indices.filter { !axes.contains($0) }.map { shape[$0] }
-        return Tensor(shape: finalShape, storage: current.storage)
+        let resultKept = current
+        return Tensor(shape: finalShape, storage: current.storage).recorded(operation, inputs: [self]) {
+            [self] g in
+            [try reductionBackward(op, axes: axes, resultKept: resultKept, upstream: g)]
+        }
     }
 
     /// The sum over `axes` (all axes when nil). `keepDims` keeps each reduced axis with size 1,

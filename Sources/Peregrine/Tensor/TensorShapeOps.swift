@@ -17,6 +17,7 @@ extension Tensor {
     /// ```
     public func reshaped(to newShape: [Int]) throws -> Tensor {
         Tensor(shape: try Shape.reshape(shape, to: newShape), storage: storage)
+            .recorded("reshape", inputs: [self]) { [shape] g in [try g.reshaped(to: shape)] }
     }
 
     /// The axes reordered: axis `i` of the result is axis `axes[i]` of `self` (NumPy's transpose).
@@ -34,7 +35,11 @@ extension Tensor {
             throw PeregrineError.invalidArgument(
                 operation: "permute", expected: "a permutation of 0..<\(rank)", actual: "\(axes)")
         }
-        return permutedUnchecked(normalized)
+        var inverse = [Int](repeating: 0, count: rank)
+        for (i, axis) in normalized.enumerated() { inverse[axis] = i }
+        return permutedUnchecked(normalized).recorded("permute", inputs: [self]) { g in
+            [g.permutedUnchecked(inverse)]
+        }
     }
 
     /// permuted(_:) for axes already checked (internal).
@@ -65,6 +70,7 @@ extension Tensor {
             throw PeregrineError.incompatibleShapes(operation: operation, lhs: shape, rhs: target)
         }
         return Tensor.gather(shape: target, from: pointer, strides: Shape.broadcastStrides(shape, to: target))
+            .recorded(operation, inputs: [self]) { [shape] g in [try g.summed(toShape: shape)] }
     }
 
     /// A size-1 axis inserted at `axis` (which may be `rank`, or negative from the end).
@@ -133,7 +139,15 @@ extension Tensor {
                 result.pointer + offset * Int(outStrides[axis]), outStrides)
             offset += t.shape[axis]
         }
-        return result
+        // Backward: each input's gradient is its slab of the upstream gradient along `axis`.
+        return result.recorded(operation, inputs: tensors) { g in
+            let gStrides = Shape.contiguousStrides(g.shape)
+            var start = 0
+            return tensors.map { t in
+                defer { start += t.shape[axis] }
+                return Tensor.gather(shape: t.shape, from: g.pointer + start * gStrides[axis], strides: gStrides)
+            }
+        }
     }
 
     /// `self` followed by `other` along `axis`.

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Slicing with Swift's own range syntax, one expression per axis, read-only:
 ///
 /// - an `Int` picks one index and removes the axis: `x[1]`
@@ -16,6 +18,10 @@
 /// ```
 public protocol TensorIndexExpression: Sendable {
     /// This expression as a ``TensorRange``.
+    ///
+    /// ```swift
+    /// (1..<3).tensorRange   // .strided(from: 1, to: 3, inclusive: false, by: 1)
+    /// ```
     var tensorRange: TensorRange { get }
 }
 
@@ -27,9 +33,17 @@ public protocol TensorIndexExpression: Sendable {
 /// ```
 public enum TensorRange: TensorIndexExpression, Equatable {
     /// One index; the axis is removed.
+    ///
+    /// ```swift
+    /// try x.slice([.index(0)])   // the first row, as x[0]
+    /// ```
     case index(Int)
     /// `start`, `start + step`, … up to (excluding) `end` — or through `end` when `inclusive`.
     /// A nil start is the first element in the direction of travel; a nil end runs to the axis's edge.
+    ///
+    /// ```swift
+    /// try x.slice([.strided(from: nil, to: nil, by: -1)])   // rows reversed
+    /// ```
     case strided(from: Int?, to: Int?, inclusive: Bool = false, by: Int)
 
     /// The whole axis.
@@ -40,6 +54,10 @@ public enum TensorRange: TensorIndexExpression, Equatable {
     public static let all = TensorRange.strided(from: nil, to: nil, by: 1)
 
     /// Itself.
+    ///
+    /// ```swift
+    /// TensorRange.all.tensorRange == .all   // true
+    /// ```
     public var tensorRange: TensorRange { self }
 
     /// (first index, count, step, keeps the axis) on an axis of `size`, or throws.
@@ -76,36 +94,64 @@ public enum TensorRange: TensorIndexExpression, Equatable {
 
 extension Int: TensorIndexExpression {
     /// A single index.
+    ///
+    /// ```swift
+    /// try x[2]   // row 2, axis removed
+    /// ```
     public var tensorRange: TensorRange { .index(self) }
 }
 
 extension Range: TensorIndexExpression where Bound == Int {
     /// `lower..<upper`.
+    ///
+    /// ```swift
+    /// try x[1..<3]
+    /// ```
     public var tensorRange: TensorRange { .strided(from: lowerBound, to: upperBound, by: 1) }
 }
 
 extension ClosedRange: TensorIndexExpression where Bound == Int {
     /// `lower...upper`.
+    ///
+    /// ```swift
+    /// try x[1...2]
+    /// ```
     public var tensorRange: TensorRange { .strided(from: lowerBound, to: upperBound, inclusive: true, by: 1) }
 }
 
 extension PartialRangeFrom: TensorIndexExpression where Bound == Int {
     /// `lower...` to the end of the axis.
+    ///
+    /// ```swift
+    /// try x[0..., 1]   // column 1 of every row
+    /// ```
     public var tensorRange: TensorRange { .strided(from: lowerBound, to: nil, by: 1) }
 }
 
 extension PartialRangeUpTo: TensorIndexExpression where Bound == Int {
     /// `..<upper` from the start of the axis.
+    ///
+    /// ```swift
+    /// try x[..<2]
+    /// ```
     public var tensorRange: TensorRange { .strided(from: nil, to: upperBound, by: 1) }
 }
 
 extension PartialRangeThrough: TensorIndexExpression where Bound == Int {
     /// `...upper` from the start of the axis.
+    ///
+    /// ```swift
+    /// try x[...1]
+    /// ```
     public var tensorRange: TensorRange { .strided(from: nil, to: upperBound, inclusive: true, by: 1) }
 }
 
 extension StrideTo: TensorIndexExpression where Element == Int {
     /// `stride(from:to:by:)`, excluding the end.
+    ///
+    /// ```swift
+    /// try x[stride(from: 0, to: 6, by: 2)]   // rows 0, 2, 4
+    /// ```
     public var tensorRange: TensorRange {
         // StrideTo does not expose its bounds; its first element and a count reconstruct them.
         let elements = Array(self)
@@ -117,6 +163,10 @@ extension StrideTo: TensorIndexExpression where Element == Int {
 
 extension StrideThrough: TensorIndexExpression where Element == Int {
     /// `stride(from:through:by:)`, including the end when it is reached.
+    ///
+    /// ```swift
+    /// try x[stride(from: 5, through: 0, by: -1)]   // rows 5 down to 0
+    /// ```
     public var tensorRange: TensorRange {
         let elements = Array(self)
         guard let first = elements.first else { return .strided(from: 0, to: 0, by: 1) }
@@ -144,6 +194,18 @@ extension Tensor {
     public func slice(_ ranges: [TensorRange]) throws -> Tensor {
         let plan = try SlicePlan(shape: shape, ranges: ranges)
         return Tensor.gather(shape: plan.shape, from: pointer + plan.offset, strides: plan.strides)
+            .recorded("slice", inputs: [self]) { [shape] g in
+                // Backward: the upstream gradient scattered into zeros at the sliced positions.
+                let dx = Tensor(uninitializedShape: shape)
+                ck_fill(Int64(dx.scalarCount), 0, dx.pointer)
+                if g.scalarCount > 0 {
+                    ck_copy_strided32(
+                        Int32(plan.shape.count), plan.shape.map(Int64.init), g.pointer,
+                        Shape.contiguousStrides(plan.shape).map(Int64.init), dx.pointer + plan.offset,
+                        plan.strides.map(Int64.init))
+                }
+                return [dx]
+            }
     }
 }
 
