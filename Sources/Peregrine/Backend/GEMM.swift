@@ -102,7 +102,9 @@ public enum GEMM {
         bias: UnsafePointer<Float>?, activation: ck_activation
     ) {
         #if PEREGRINE_OPENBLAS
-        if selected == .openBLAS {
+        // k == 0 stays native: OpenBLAS then computes beta·C, and 0·NaN from an uninitialised C
+        // is NaN where the contract promises zeros.
+        if selected == .openBLAS && k > 0 {
             if m > 0 && n > 0 {
                 cblas_sgemm(
                     CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
