@@ -7,7 +7,8 @@
  * ops that is five passes and a temporary; fused it is one pass per row that writes the per-sample
  * loss and, in the same pass, the gradient with respect to the logits:
  *
- *   softmax CE:  d loss_r / d x_rj = softmax(x_r)_j · Σ_j y_rj − y_rj
+ *   softmax CE:  d loss_r / d x_rj = softmax(x_r)_j − y_rj   (TF's kernel: exact when the
+ *                targets of a row sum to 1, which is what Keras differentiates either way)
  *   sigmoid CE:  d loss_i / d x_i  = sigmoid(x_i) − y_i
  *
  * scaled per row by the caller's factor (sample weight / reduction divisor), so the loss's
@@ -46,16 +47,12 @@ static void softmax_ce_rows(void *ctx, int64_t begin, int64_t end) {
         const float *x = job->logits + r * cols;
         float max, log_sum;
         row_log_sum_exp(cols, x, &max, &log_sum);
-        float loss = 0.0f, target_sum = 0.0f;
+        float loss = 0.0f;
         if (job->labels) {
             loss = -(x[job->labels[r]] - max - log_sum);
-            target_sum = 1.0f;
         } else {
             const float *y = job->targets + r * cols;
-            for (int64_t j = 0; j < cols; j++) {
-                loss -= y[j] * (x[j] - max - log_sum);
-                target_sum += y[j];
-            }
+            for (int64_t j = 0; j < cols; j++) loss -= y[j] * (x[j] - max - log_sum);
         }
         job->loss[r] = loss;
         if (job->grad) {
@@ -64,7 +61,7 @@ static void softmax_ce_rows(void *ctx, int64_t begin, int64_t end) {
             for (int64_t j = 0; j < cols; j++) {
                 float p = expf(x[j] - max - log_sum);
                 float y = job->labels ? (j == job->labels[r] ? 1.0f : 0.0f) : job->targets[r * cols + j];
-                g[j] = scale * (p * target_sum - y);
+                g[j] = scale * (p - y);
             }
         }
     }
@@ -109,4 +106,17 @@ void ck_sigmoid_cross_entropy(int64_t n, const float *logits, const float *targe
                               float *grad, float grad_scale) {
     sigmoid_ce_job job = {logits, targets, loss, grad, grad_scale};
     ck_parallel_for(n, LOSS_MIN_ELEMENTS, sigmoid_ce_range, &job);
+}
+
+int64_t ck_sparse_labels(int64_t n, const float *x, int32_t classes, int has_ignore,
+                         int32_t ignore_class, int32_t *labels, float *valid) {
+    for (int64_t i = 0; i < n; i++) {
+        const float v = x[i];
+        const int ignored = has_ignore && v == (float)ignore_class;
+        // A label must be an exact integer in [0, classes): 2.5 or NaN is an error, not a class.
+        if (!ignored && !(v >= 0.0f && v < (float)classes && v == (float)(int32_t)v)) return i;
+        labels[i] = ignored ? 0 : (int32_t)v;
+        if (valid) valid[i] = ignored ? 0.0f : 1.0f;
+    }
+    return -1;
 }

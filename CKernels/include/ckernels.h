@@ -255,8 +255,9 @@ void ck_log_softmax_backward(int64_t rows, int64_t cols, const float *y, const f
 /**
  * Softmax cross-entropy of logits[rows, cols] against dense targets[rows, cols]:
  *   loss[r] = -Σ_j targets[r,j] · log_softmax(logits[r])_j.
- * When grad != NULL, also grad[r,j] = s_r · (softmax(logits[r])_j · Σ_j targets[r,j] − targets[r,j]),
- * the derivative of loss[r] scaled by s_r = grad_scale[r] (1 when grad_scale is NULL).
+ * When grad != NULL, also grad[r,j] = s_r · (softmax(logits[r])_j − targets[r,j]) — TF's
+ * gradient, the derivative of loss[r] when a row's targets sum to 1 — scaled by
+ * s_r = grad_scale[r] (1 when grad_scale is NULL).
  */
 void ck_softmax_cross_entropy(int64_t rows, int64_t cols, const float *logits,
                               const float *targets, float *loss, float *grad,
@@ -266,6 +267,14 @@ void ck_softmax_cross_entropy(int64_t rows, int64_t cols, const float *logits,
 void ck_sparse_softmax_cross_entropy(int64_t rows, int64_t cols, const float *logits,
                                      const int32_t *labels, float *loss, float *grad,
                                      const float *grad_scale);
+
+/**
+ * Converts float class labels to int32 for the sparse kernels, checking each: an exact integer in
+ * [0, classes), or ignore_class when has_ignore (then label 0 and valid 0; valid may be NULL).
+ * Returns the index of the first invalid label, or -1 when all are valid.
+ */
+int64_t ck_sparse_labels(int64_t n, const float *x, int32_t classes, int has_ignore,
+                         int32_t ignore_class, int32_t *labels, float *valid);
 
 /**
  * Element-wise sigmoid cross-entropy: loss[i] = max(x,0) − x·y + log(1 + exp(−|x|)), and when

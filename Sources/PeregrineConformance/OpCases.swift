@@ -46,21 +46,24 @@ enum OpCases {
         } else {
             return .skip("op '\(name)' is not mapped")
         }
-        return try checkForwardAndBackward(c, inputs: inputs) { try operation($0) }
+        return try checkForwardAndBackward(c, inputs: inputs, upstream: try c.tensors("upstream").map(tensor)) {
+            try operation($0)
+        }
     }
 
     /// Runs `forward` on watched `inputs`, compares `outputs`, then differentiates
-    /// `Σ_k Σ output_k · upstream_k` and compares `grad_inputs` (nil entries must get no gradient).
+    /// `Σ output · upstream` (the output itself when there is no upstream, as for losses) and
+    /// compares `grad_inputs`; null entries there are not checked.
     static func checkForwardAndBackward(
-        _ c: ReferenceCase, inputs: [Tensor], forward: ([Tensor]) throws -> Tensor
+        _ c: ReferenceCase, inputs: [Tensor], upstream: [Tensor]?,
+        forward: ([Tensor]) throws -> Tensor
     ) throws -> CaseResult {
         let expectedOutputs = try c.tensors("outputs")
-        let upstream = try c.tensors("upstream").map(tensor)
         let tape = GradientTape()
         inputs.forEach(tape.watch)
         let (output, target) = try tape.recording {
             let output = try forward(inputs)
-            return (output, try (output * upstream[0]).sum())
+            return (output, try upstream.map { try (output * $0[0]).sum() } ?? output)
         }
         if let mismatch = Mismatch.compare(
             got: output.scalars, shape: output.shape, want: expectedOutputs[0], rtol: c.rtol,

@@ -45,10 +45,9 @@ struct LossKernelTests {
                 let wantLoss = -zip(y, ls).reduce(0.0) { $0 + $1.0 * $1.1 }
                 #expect(Self.close(loss[r], wantLoss), "row \(r): \(loss[r]) vs \(wantLoss)")
                 #expect(Self.close(sparseLoss[r], -ls[Int(labels[r])]))
-                let ySum = y.reduce(0, +)
                 for j in 0..<cols {
                     let p = exp(ls[j])
-                    let want = Double(scale[r]) * (p * ySum - y[j])
+                    let want = Double(scale[r]) * (p - y[j])  // TF's gradient
                     let wantSparse = Double(scale[r]) * (p - (j == Int(labels[r]) ? 1 : 0))
                     #expect(Self.close(grad[r * cols + j], want), "grad \(r),\(j)")
                     #expect(Self.close(sparseGrad[r * cols + j], wantSparse), "sparse grad \(r),\(j)")
@@ -78,6 +77,18 @@ struct LossKernelTests {
                 #expect(Self.close(grad[i], 0.5 * (exp(logP) - yi)), "grad \(i)")
             }
         }
+    }
+
+    @Test func sparseLabels() {
+        let x: [Float] = [0, 3, 2, -1, 1]
+        var labels = [Int32](repeating: 7, count: 5)
+        var valid = [Float](repeating: 7, count: 5)
+        #expect(ck_sparse_labels(5, x, 4, 1, -1, &labels, &valid) == -1)
+        #expect(labels == [0, 3, 2, 0, 1] && valid == [1, 1, 1, 0, 1])
+        #expect(ck_sparse_labels(5, x, 4, 0, 0, &labels, nil) == 3)  // -1 without ignore_class
+        #expect(ck_sparse_labels(2, [1, 4], 4, 0, 0, &labels, nil) == 1)  // == classes
+        #expect(ck_sparse_labels(2, [1, 2.5], 4, 0, 0, &labels, nil) == 1)  // not an integer
+        #expect(ck_sparse_labels(1, [.nan], 4, 0, 0, &labels, nil) == 0)
     }
 
     @Test(arguments: [0, 5, 100_003])

@@ -25,6 +25,11 @@ public struct Tensor: Sendable {
     /// its inputs (nil otherwise): how gradients flow back through it.
     var node: TapeNode? = nil
 
+    /// Set on the outputs of `sigmoid` and `softmax`: the logits they came from, so that a
+    /// cross-entropy on these probabilities uses the exact logits formula, as Keras does
+    /// (its `_keras_logits`, KERAS_SPEC §4).
+    var kerasLogits: KerasLogits? = nil
+
     /// Wraps storage that already holds `shape`'s elements (internal: ops build their results so).
     init(shape: [Int], storage: TensorStorage<Float>) {
         self.shape = shape

@@ -121,7 +121,11 @@ public func tanh(_ x: Tensor) -> Tensor { x.unary(CK_UNARY_TANH) }
 /// ```swift
 /// sigmoid(Tensor([0]))   // [0.5]
 /// ```
-public func sigmoid(_ x: Tensor) -> Tensor { x.unary(CK_UNARY_SIGMOID) }
+public func sigmoid(_ x: Tensor) -> Tensor {
+    var y = x.unary(CK_UNARY_SIGMOID)
+    y.kerasLogits = KerasLogits(x, activation: .sigmoid)
+    return y
+}
 
 /// max(x, 0) element-wise.
 ///
@@ -138,7 +142,11 @@ public func relu(_ x: Tensor) -> Tensor { x.unary(CK_UNARY_RELU) }
 /// let q = try softmax(x, axis: 0)            // columns sum to 1
 /// ```
 public func softmax(_ x: Tensor, axis: Int = -1) throws -> Tensor {
-    try x.softmaxAlong(axis, log: false, operation: "softmax")
+    var y = try x.softmaxAlong(axis, log: false, operation: "softmax")
+    if try Shape.normalize(axis: axis, rank: x.rank, operation: "softmax") == x.rank - 1 {
+        y.kerasLogits = KerasLogits(x, activation: .softmax)
+    }
+    return y
 }
 
 /// log(softmax(x)) along `axis`, computed as x − max − log Σ exp(x − max) (no log of 0).
