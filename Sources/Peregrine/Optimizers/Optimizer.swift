@@ -153,6 +153,20 @@ open class Optimizer: @unchecked Sendable {
         iterations += 1
     }
 
+    /// Computes `loss` on a fresh ``GradientTape``, then applies its gradients to `variables`;
+    /// returns the loss. Keras's `optimizer.minimize(loss, var_list)`.
+    ///
+    /// ```swift
+    /// let loss = try optimizer.minimize({ try square(matmul(x, w.value) - y).mean() }, variables: [w])
+    /// ```
+    @discardableResult
+    public func minimize(_ loss: () throws -> Tensor, variables: [Variable]) throws -> Tensor {
+        let tape = GradientTape()
+        let value = try tape.recording { try loss() }
+        try apply(tape.gradient(value, variables), to: variables)
+        return value
+    }
+
     /// The slot tensors of `variable` (empty before its first update).
     ///
     /// ```swift
