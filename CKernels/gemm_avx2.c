@@ -22,11 +22,13 @@ static const int32_t mask_window[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0,
 CK_TARGET_AVX2 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, const int nv,
                                                       const int rmajor) {
     __m256 acc[MR][2];
+#pragma clang loop unroll(full)
     for (int r = 0; r < MR; r++) {
         acc[r][0] = _mm256_setzero_ps();
         acc[r][1] = _mm256_setzero_ps();
     }
-    for (int r = 0; r < t->m; r++) _mm_prefetch((const char *)(t->c + r * t->ldc), _MM_HINT_T0);
+    for (int r = 0; r < MR; r++)
+        if (r < t->m) _mm_prefetch((const char *)(t->c + r * t->ldc), _MM_HINT_T0);
 
     const float *b = t->b;
     const ptrdiff_t bs = t->b_rs;
@@ -58,6 +60,7 @@ CK_TARGET_AVX2 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, cons
             FMA_ROW(4, a3[rs]);
             FMA_ROW(5, a3[2 * rs]);
             a0++, a3++;
+            __asm__("" : "+r"(a0), "+r"(a3)); /* keep [base + rs·4|8] addressing (see gemm_avx512.c) */
             b += bs;
         }
     } else {
@@ -67,6 +70,7 @@ CK_TARGET_AVX2 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, cons
         for (int p = 0; p < kc; p++) {
             __m256 b0 = _mm256_maskload_ps(b, b0_mask);
             __m256 b1 = nv > 1 ? _mm256_maskload_ps(b + 8, last_mask) : b0;
+#pragma clang loop unroll(full)
             for (int r = 0; r < MR; r++) FMA_ROW(r, a[r]);
             a += cs;
             b += bs;
@@ -82,8 +86,9 @@ CK_TARGET_AVX2 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, cons
         for (int v = 0; v < nv; v++)
             bias[v] = _mm256_maskload_ps(t->bias + 8 * v, v == nv - 1 ? last_mask : full_mask);
     }
+#pragma clang loop unroll(full)
     for (int r = 0; r < MR; r++) {
-        if (r >= t->m) break;
+        if (r >= t->m) continue;
         float *c = t->c + r * t->ldc;
         for (int v = 0; v < nv; v++) {
             __m256i mask = v == nv - 1 ? last_mask : full_mask;
@@ -93,8 +98,9 @@ CK_TARGET_AVX2 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, cons
             if (relu) x = _mm256_max_ps(x, _mm256_setzero_ps());
             _mm256_maskstore_ps(c + 8 * v, mask, x);
         }
-        if (t->act == CK_ACT_SIGMOID || t->act == CK_ACT_TANH) ck_bias_act_row(t->n, NULL, t->act, c);
     }
+    if (t->act == CK_ACT_SIGMOID || t->act == CK_ACT_TANH)
+        for (int r = 0; r < t->m; r++) ck_bias_act_row(t->n, NULL, t->act, t->c + r * t->ldc);
 }
 
 CK_TARGET_AVX2 static void kernel_kmajor(const ck_gemm_tile *t) {

@@ -25,6 +25,7 @@
 CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, const int nv,
                                                         const int rmajor, const int rows) {
     __m512 acc[MR][2];
+#pragma clang loop unroll(full)
     for (int r = 0; r < MR; r++) {
         acc[r][0] = _mm512_setzero_ps();
         acc[r][1] = _mm512_setzero_ps();
@@ -90,6 +91,7 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
 #endif
             __m512 b0 = _mm512_maskz_loadu_ps(b0_mask, b);
             __m512 b1 = nv > 1 ? _mm512_maskz_loadu_ps(last_mask, b + 16) : b0;
+#pragma clang loop unroll(full)
             for (int r = 0; r < MR; r++) FMA_ROW(r, a[r]);
             a += cs;
             b += bs;
@@ -119,9 +121,11 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
             if (relu) x = _mm512_max_ps(x, _mm512_setzero_ps());
             _mm512_mask_storeu_ps(c + 16 * v, mask, x);
         }
-        /* Sigmoid and tanh stay scalar until the vector math library lands (bias is in). */
-        if (t->act == CK_ACT_SIGMOID || t->act == CK_ACT_TANH) ck_bias_act_row(t->n, NULL, t->act, c);
     }
+    /* Sigmoid and tanh: a scalar pass over the stored tile (bias is already in), after the last
+     * accumulator is dead so that the call spills nothing. */
+    if (t->act == CK_ACT_SIGMOID || t->act == CK_ACT_TANH)
+        for (int r = 0; r < t->m; r++) ck_bias_act_row(t->n, NULL, t->act, t->c + r * t->ldc);
 }
 
 /* A k-major sliver may be an edge (m < MR rows, zero-padded): compute only the 4 or 8 rows it
