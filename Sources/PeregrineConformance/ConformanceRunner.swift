@@ -78,7 +78,7 @@ public struct ConformanceRunner: Sendable {
         case "op": return try OpCases.run(referenceCase)
         case "loss": return try LossCases.run(referenceCase)
         case "optimizer": return try OptimizerCases.run(referenceCase)
-        case "layer": return .skip("layers are not built yet")
+        case "layer": return try LayerCases.run(referenceCase)
         case "training": return .skip("the model API is not built yet")
         default: return .fail("unknown kind '\(referenceCase.kind)'")
         }

@@ -14,8 +14,11 @@ public final class Variable: @unchecked Sendable {
     // optimizer assigns it while a model reads it). Reads and writes of `storedValue` are not
     // synchronised; a model trained on one thread and read on another must order them itself.
 
-    /// The variable's name, e.g. `kernel`; layers prefix their own (`dense/kernel`).
+    /// The variable's name, e.g. `kernel`.
     public let name: String
+
+    /// Keras's weight path, `layer/name` (e.g. `dense/kernel`) for a layer's weight, else the name.
+    public internal(set) var path: String
 
     /// Whether optimizers update it and tapes watch it.
     public var trainable: Bool
@@ -29,6 +32,7 @@ public final class Variable: @unchecked Sendable {
     /// ```
     public init(_ initialValue: Tensor, name: String = "variable", trainable: Bool = true) {
         self.name = name
+        self.path = name
         self.trainable = trainable
         // A private copy: the caller's tensor stays a constant even after the variable changes,
         // and the variable's storage identity is its own (tapes key leaves on it).

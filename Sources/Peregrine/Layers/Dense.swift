@@ -1,0 +1,114 @@
+import CKernels
+
+/// `y = activation(x · kernel + bias)`: Keras's `Dense`. The product runs over the last axis,
+/// so `[batch, …, in]` gives `[batch, …, units]`. One fused C pass does the GEMM, the bias and
+/// (for linear, relu, sigmoid, tanh) the activation; the backward pass is one element-wise
+/// kernel and two GEMMs.
+///
+/// Weights, in Keras's order and layout: `kernel` `[in, units]` (glorot-uniform), `bias`
+/// `[units]` (zeros).
+///
+/// ```swift
+/// let layer = Dense(units: 10, activation: .softmax)
+/// let probabilities = try layer(try Tensor.ones([32, 784]))   // [32, 10]
+/// ```
+public final class Dense: Layer, @unchecked Sendable {
+    /// Output features.
+    public let units: Int
+    /// Applied to the affine result.
+    public let activation: ActivationFunction
+    /// Whether there is a bias.
+    public let useBias: Bool
+    /// How the kernel starts.
+    public let kernelInitializer: Initializer
+    /// How the bias starts.
+    public let biasInitializer: Initializer
+
+    /// `[in, units]`, after build.
+    public private(set) var kernel: Variable?
+    /// `[units]`, after build (nil without bias).
+    public private(set) var bias: Variable?
+
+    /// Keras's `Dense(units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+    /// bias_initializer="zeros")`.
+    public init(
+        units: Int, activation: ActivationFunction = .linear, useBias: Bool = true,
+        kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
+        name: String? = nil
+    ) {
+        self.units = units
+        self.activation = activation
+        self.useBias = useBias
+        self.kernelInitializer = kernelInitializer
+        self.biasInitializer = biasInitializer
+        super.init(name: name)
+    }
+
+    override public func build(inputShapes: [[Int]]) throws {
+        guard units > 0 else {
+            throw PeregrineError.invalidArgument(operation: name, expected: "units > 0", actual: "\(units)")
+        }
+        guard let shape = inputShapes.first, inputShapes.count == 1, let features = shape.last else {
+            throw PeregrineError.invalidArgument(
+                operation: name, expected: "one input of rank >= 2 ([batch, …, features])",
+                actual: "per-sample shapes \(inputShapes)")
+        }
+        kernel = try addWeight("kernel", shape: [features, units], initializer: kernelInitializer)
+        if useBias { bias = try addWeight("bias", shape: [units], initializer: biasInitializer) }
+    }
+
+    override public func outputShapes(forInputShapes shapes: [[Int]]) throws -> [[Int]] {
+        [Array(shapes[0].dropLast()) + [units]]
+    }
+
+    override public func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
+        let x = inputs[0]
+        guard let kernel else { throw PeregrineError.invalidArgument(operation: name, expected: "a built layer", actual: "unbuilt") }
+        let w = kernel.value
+        let features = w.shape[0]
+        guard x.rank >= 2, x.shape.last == features else {
+            throw PeregrineError.shapeMismatch(
+                operation: name, expected: [-1, features], actual: x.shape)
+        }
+        let b = bias?.value
+        if let fused = activation.fusedKernel {
+            return [try affine(x, w, b, activation: fused)]
+        }
+        return [try activation(try affine(x, w, b, activation: CK_ACT_IDENTITY))]
+    }
+
+    /// act(x·w + b) as one recorded operation: forward one fused GEMM, backward the activation's
+    /// derivative from the output, then dx = dz·wᵀ, dw = xᵀ·dz, db = Σ_rows dz.
+    private func affine(_ x: Tensor, _ w: Tensor, _ b: Tensor?, activation act: ck_activation) throws -> Tensor {
+        let features = w.shape[0], units = w.shape[1]
+        let rows = x.scalarCount / Swift.max(features, 1)
+        let outputShape = Array(x.shape.dropLast()) + [units]
+        let y = Tensor(uninitializedShape: outputShape)
+        GEMM.sgemm(
+            transA: false, transB: false, m: rows, n: units, k: features, alpha: 1,
+            a: x.pointer, lda: Swift.max(features, 1), b: w.pointer, ldb: units, beta: 0,
+            c: y.pointer, ldc: units, bias: b.map { UnsafePointer($0.pointer) }, activation: act)
+        let inputs = b.map { [x, w, $0] } ?? [x, w]
+        return y.recorded(name, inputs: inputs) { g in
+            var dz = g
+            if act != CK_ACT_IDENTITY {
+                let op: ck_unary_op = act == CK_ACT_RELU ? CK_UNARY_RELU : act == CK_ACT_SIGMOID ? CK_UNARY_SIGMOID : CK_UNARY_TANH
+                dz = Tensor(uninitializedShape: outputShape)
+                ck_unary_backward(op, Int64(y.scalarCount), y.pointer, y.pointer, g.pointer, dz.pointer)
+            }
+            let dx = Tensor(uninitializedShape: x.shape)
+            let dw = Tensor(uninitializedShape: w.shape)
+            GEMM.sgemm(
+                transA: false, transB: true, m: rows, n: features, k: units, alpha: 1,
+                a: dz.pointer, lda: units, b: w.pointer, ldb: units, beta: 0, c: dx.pointer,
+                ldc: Swift.max(features, 1))
+            GEMM.sgemm(
+                transA: true, transB: false, m: features, n: units, k: rows, alpha: 1,
+                a: x.pointer, lda: Swift.max(features, 1), b: dz.pointer, ldb: units, beta: 0,
+                c: dw.pointer, ldc: units)
+            guard b != nil else { return [dx, dw] }
+            let db = try dz.reshaped(to: [rows, units]).sum(axes: [0])
+            return [dx, dw, db]
+        }
+    }
+}
