@@ -34,10 +34,14 @@ let package = Package(
             path: "Sources/COpenBLAS",
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "Peregrine",
             dependencies: [
-                "CKernels",
+                "CKernels", "CZlib",
                 .target(name: "COpenBLAS", condition: .when(traits: ["OpenBLAS"])),
             ],
             swiftSettings: [.define("PEREGRINE_OPENBLAS", .when(traits: ["OpenBLAS"]))]),
