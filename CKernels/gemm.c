@@ -38,6 +38,15 @@
  * few microseconds, as much as ~10^6 flops. */
 #define PARALLEL_MIN_FLOPS (1.0e6)
 
+/* Untransposed B is read in place, not packed, when its block spans at most this many floats
+ * (1 MiB, half the L2) or when at most this many rows of C reuse it. */
+#ifndef B_IN_PLACE_SPAN
+#define B_IN_PLACE_SPAN (256 * 1024)
+#endif
+#ifndef B_IN_PLACE_ROWS
+#define B_IN_PLACE_ROWS 256
+#endif
+
 
 static const ck_gemm_kernels *active_kernels(void) {
 #ifdef CK_GEMM_TUNING
@@ -86,34 +95,6 @@ static inline int balanced_block(int extent, int limit, int align) {
     return CK_MIN(round_up((extent + blocks - 1) / blocks, align), round_up(extent, align));
 }
 
-/* ---- A packing: slivers of MR rows, each MR×kc column-major (MR floats per k-step) ---- */
-
-static void pack_a_block(int trans_a, int mc, int kc, const float *a, int lda, int mr,
-                         float *packed) {
-    for (int i0 = 0; i0 < mc; i0 += mr) {
-        const int h = CK_MIN(mr, mc - i0);
-        float *sliver = packed + (size_t)i0 * kc;
-        if (trans_a) {
-            /* op(A)(i, p) = A[p][i]: MR contiguous floats per k-step, a straight copy. */
-            for (int p = 0; p < kc; p++) {
-                const float *src = a + (size_t)p * lda + i0;
-                float *dst = sliver + (size_t)p * mr;
-                int r = 0;
-                for (; r < h; r++) dst[r] = src[r];
-                for (; r < mr; r++) dst[r] = 0.0f;
-            }
-        } else {
-            /* op(A)(i, p) = A[i][p]: read each row sequentially, scatter with stride MR. */
-            for (int r = 0; r < h; r++) {
-                const float *src = a + (size_t)(i0 + r) * lda;
-                for (int p = 0; p < kc; p++) sliver[(size_t)p * mr + r] = src[p];
-            }
-            for (int r = h; r < mr; r++)
-                for (int p = 0; p < kc; p++) sliver[(size_t)p * mr + r] = 0.0f;
-        }
-    }
-}
-
 /* ---- the problem and one thread's block of it ---- */
 
 typedef struct {
@@ -150,19 +131,23 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
     const int kc_max = balanced_block(k, kn->kc, 8);
     const int nc_max = balanced_block(n1 - n0, kn->nc, NR);
     /* Pack A only when its slivers are reused across more than one B block. */
-    const int pack_a = (n1 - n0) > kn->nc;
-    const int mc_max = pack_a ? balanced_block(m1 - m0, kn->mc, MR) : m1 - m0;
+    const int a_is_packed = (n1 - n0) > kn->nc;
+    const int mc_max = a_is_packed ? balanced_block(m1 - m0, kn->mc, MR) : m1 - m0;
 
-    /* Untransposed B is read in place: each k-step of a tile reads NR contiguous floats of one
-     * row of B either way, and measured here, skipping the copy won on every shape (the NN
-     * layers' M = 128 products gain 5-10%; the squares are unchanged). Only Bᵀ is packed. */
-    const int b_in_place = kn->b_in_place && !pr->trans_b;
+    /* Untransposed B is read in place when the copy would not pay: each k-step of a tile reads
+     * NR contiguous floats of one row of B either way, and skipping the copy gains 5-10% on the
+     * NN layers' M = 128 products. But a B block read in place spans kc rows ldb apart, and with
+     * a power-of-two ldb those rows fall into a few L2 sets and evict each other, so a block that
+     * is reused by many slivers (a tall M) and spans more than the L2 is packed. Bᵀ is always
+     * packed. */
+    const int b_in_place = kn->b_in_place && !pr->trans_b &&
+                           ((int64_t)kc_max * ldb <= B_IN_PLACE_SPAN || m1 - m0 <= B_IN_PLACE_ROWS);
 
     float *packed_b = buffer_reserve(&packed_b_buffer, (size_t)kc_max * round_up(nc_max, NR));
-    float *packed_a = pack_a ? buffer_reserve(&packed_a_buffer, (size_t)round_up(mc_max, MR) * kc_max)
+    float *packed_a = a_is_packed ? buffer_reserve(&packed_a_buffer, (size_t)round_up(mc_max, MR) * kc_max)
                              : NULL;
     float *edge_sliver = buffer_reserve(&edge_sliver_buffer, (size_t)MR * kc_max);
-    if (!packed_b || (pack_a && !packed_a) || !edge_sliver) {
+    if (!packed_b || (a_is_packed && !packed_a) || !edge_sliver) {
         gemm_block_fallback(pr, m0, m1, n0, n1);
         return;
     }
@@ -183,7 +168,7 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
             /* op(A) block at (ic, pc) */
             const float *a_blk =
                 pr->trans_a ? pr->a + (size_t)pc * lda + ic : pr->a + (size_t)ic * lda + pc;
-            if (pack_a) pack_a_block(pr->trans_a, mc, kc, a_blk, lda, MR, packed_a);
+            if (a_is_packed) kn->pack_a(pr->trans_a, mc, kc, a_blk, lda, MR, packed_a);
 
             for (int jc = n0; jc < n1; jc += nc_max) {
                 const int nc = CK_MIN(nc_max, n1 - jc);
@@ -196,10 +181,10 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
                 for (int ir = 0; ir < mc; ir += MR) {
                     const int mr = CK_MIN(MR, mc - ir);
                     ck_gemm_ukernel kernel = kn->kernel_kmajor;
-                    if (pack_a) {
+                    if (a_is_packed) {
                         tile.a = packed_a + (size_t)ir * kc, tile.a_rs = 1, tile.a_cs = MR;
                     } else if (mr < MR) {
-                        pack_a_block(pr->trans_a, mr, kc,
+                        kn->pack_a(pr->trans_a, mr, kc,
                                      pr->trans_a ? a_blk + ir : a_blk + (size_t)ir * lda, lda, MR,
                                      edge_sliver);
                         tile.a = edge_sliver, tile.a_rs = 1, tile.a_cs = MR;

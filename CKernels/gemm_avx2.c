@@ -169,6 +169,52 @@ CK_TARGET_AVX2 void ck_gemm_pack_b_avx2(int trans_b, int kc, int nc, const float
     }
 }
 
+/* A packing: slivers of mr rows, each mr×kc column-major. op(A) = A needs a transpose (row i of
+ * A becomes lane i of every k-step), done through 8×8 and 4×4 register blocks; op(A) = Aᵀ is
+ * already k-major and is copied. Ragged rows and k tails go scalar; rows ≥ h are zero. */
+CK_TARGET_AVX2 void ck_gemm_pack_a_avx2(int trans_a, int mc, int kc, const float *a, int lda,
+                                        int mr, float *packed) {
+    if (trans_a) {
+        ck_gemm_pack_a_generic(trans_a, mc, kc, a, lda, mr, packed);
+        return;
+    }
+    for (int i0 = 0; i0 < mc; i0 += mr) {
+        const int h = CK_MIN(mr, mc - i0);
+        float *sliver = packed + (size_t)i0 * kc;
+        const float *rows = a + (size_t)i0 * lda;
+        const int kc8 = kc & ~7;
+        int r0 = 0;
+        for (; r0 + 8 <= h; r0 += 8) {
+            for (int p0 = 0; p0 < kc8; p0 += 8) {
+                __m256 r[8];
+                for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(rows + (size_t)(r0 + i) * lda + p0);
+                transpose8x8(r);
+                for (int i = 0; i < 8; i++) _mm256_storeu_ps(sliver + (size_t)(p0 + i) * mr + r0, r[i]);
+            }
+        }
+        for (; r0 + 4 <= h; r0 += 4) {
+            for (int p0 = 0; p0 < kc8; p0 += 4) {
+                __m128 r0v = _mm_loadu_ps(rows + (size_t)(r0 + 0) * lda + p0);
+                __m128 r1v = _mm_loadu_ps(rows + (size_t)(r0 + 1) * lda + p0);
+                __m128 r2v = _mm_loadu_ps(rows + (size_t)(r0 + 2) * lda + p0);
+                __m128 r3v = _mm_loadu_ps(rows + (size_t)(r0 + 3) * lda + p0);
+                _MM_TRANSPOSE4_PS(r0v, r1v, r2v, r3v);
+                _mm_storeu_ps(sliver + (size_t)(p0 + 0) * mr + r0, r0v);
+                _mm_storeu_ps(sliver + (size_t)(p0 + 1) * mr + r0, r1v);
+                _mm_storeu_ps(sliver + (size_t)(p0 + 2) * mr + r0, r2v);
+                _mm_storeu_ps(sliver + (size_t)(p0 + 3) * mr + r0, r3v);
+            }
+        }
+        /* Rows the register blocks did not cover, then the k tail of the covered ones. */
+        for (int r = r0; r < h; r++)
+            for (int p = 0; p < kc8; p++) sliver[(size_t)p * mr + r] = rows[(size_t)r * lda + p];
+        for (int r = 0; r < h; r++)
+            for (int p = kc8; p < kc; p++) sliver[(size_t)p * mr + r] = rows[(size_t)r * lda + p];
+        for (int r = h; r < mr; r++)
+            for (int p = 0; p < kc; p++) sliver[(size_t)p * mr + r] = 0.0f;
+    }
+}
+
 const ck_gemm_kernels ck_gemm_kernels_avx2 = {
     .mr = MR,
     .nr = NR,
@@ -180,4 +226,5 @@ const ck_gemm_kernels ck_gemm_kernels_avx2 = {
     .kernel_kmajor = kernel_kmajor,
     .kernel_rmajor = kernel_rmajor,
     .pack_b = ck_gemm_pack_b_avx2,
+    .pack_a = ck_gemm_pack_a_avx2,
 };

@@ -81,10 +81,12 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
         /* A sliver: MR×kc, column-major (12 contiguous floats per k-step), stride a_cs. */
         const ptrdiff_t cs = t->a_cs;
         const float *a = t->a;
+        /* Transposed A read in place steps a whole row of A per k-step, often across a page,
+         * where the hardware prefetchers stop: fetch the sliver a few steps ahead. A packed
+         * sliver is contiguous and needs no help. */
+        const int prefetch_a = cs != MR;
         for (int p = 0; p < kc; p++) {
-            /* Transposed A read in place steps a whole row of A per k-step, often across a page,
-             * where the hardware prefetchers stop: fetch the sliver a few steps ahead. */
-            _mm_prefetch((const char *)(a + 8 * cs), _MM_HINT_T0);
+            if (prefetch_a) _mm_prefetch((const char *)(a + 8 * cs), _MM_HINT_T0);
 #ifdef PF_B
             _mm_prefetch((const char *)(b + PF_B), _MM_HINT_T0);
             _mm_prefetch((const char *)(b + PF_B + 16), _MM_HINT_T0);
@@ -154,4 +156,5 @@ const ck_gemm_kernels ck_gemm_kernels_avx512 = {
     .kernel_kmajor = kernel_kmajor,
     .kernel_rmajor = kernel_rmajor,
     .pack_b = ck_gemm_pack_b_avx2,
+    .pack_a = ck_gemm_pack_a_avx2,
 };

@@ -57,6 +57,32 @@ void ck_gemm_pack_b_generic(int trans_b, int kc, int nc, const float *b, int ldb
     }
 }
 
+void ck_gemm_pack_a_generic(int trans_a, int mc, int kc, const float *a, int lda, int mr,
+                         float *packed) {
+    for (int i0 = 0; i0 < mc; i0 += mr) {
+        const int h = CK_MIN(mr, mc - i0);
+        float *sliver = packed + (size_t)i0 * kc;
+        if (trans_a) {
+            /* op(A)(i, p) = A[p][i]: MR contiguous floats per k-step, a straight copy. */
+            for (int p = 0; p < kc; p++) {
+                const float *src = a + (size_t)p * lda + i0;
+                float *dst = sliver + (size_t)p * mr;
+                int r = 0;
+                for (; r < h; r++) dst[r] = src[r];
+                for (; r < mr; r++) dst[r] = 0.0f;
+            }
+        } else {
+            /* op(A)(i, p) = A[i][p]: read each row sequentially, scatter with stride MR. */
+            for (int r = 0; r < h; r++) {
+                const float *src = a + (size_t)(i0 + r) * lda;
+                for (int p = 0; p < kc; p++) sliver[(size_t)p * mr + r] = src[p];
+            }
+            for (int r = h; r < mr; r++)
+                for (int p = 0; p < kc; p++) sliver[(size_t)p * mr + r] = 0.0f;
+        }
+    }
+}
+
 const ck_gemm_kernels ck_gemm_kernels_generic = {
     .mr = MR,
     .nr = NR,
@@ -68,4 +94,5 @@ const ck_gemm_kernels ck_gemm_kernels_generic = {
     .kernel_kmajor = kernel,
     .kernel_rmajor = kernel,
     .pack_b = ck_gemm_pack_b_generic,
+    .pack_a = ck_gemm_pack_a_generic,
 };

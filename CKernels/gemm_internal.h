@@ -44,6 +44,11 @@ typedef void (*ck_gemm_ukernel)(const ck_gemm_tile *t);
 typedef void (*ck_gemm_pack_b)(int trans_b, int kc, int nc, const float *b, int ldb, int nr,
                                float *packed);
 
+/* Packs op(A)[mc×kc] (a points at op(A)'s element (0, 0) of the block) into slivers of mr
+ * rows: sliver q holds rows [q·mr, q·mr + mr) as kc groups of mr floats, zero-padded. */
+typedef void (*ck_gemm_pack_a)(int trans_a, int mc, int kc, const float *a, int lda, int mr,
+                               float *packed);
+
 /* One ISA's GEMM: tile shape, its kernels and the cache blocking tuned for it.
  *   kc: depth of a packed block (A sliver MR×kc stays in L1 across the jr loop),
  *   nc: width of the packed B block (kc×nc, lives in L2),
@@ -55,6 +60,7 @@ typedef struct {
     ck_gemm_ukernel kernel_kmajor; /* A with a_rs == 1 (packed, or transposed in memory) */
     ck_gemm_ukernel kernel_rmajor; /* A with a_cs == 1 (untransposed, read in place) */
     ck_gemm_pack_b pack_b;
+    ck_gemm_pack_a pack_a;
 } ck_gemm_kernels;
 
 extern const ck_gemm_kernels ck_gemm_kernels_avx512;
@@ -64,8 +70,12 @@ extern const ck_gemm_kernels ck_gemm_kernels_generic;
 /* Portable packing (gemm_generic.c), used by the generic path and for edge panels. */
 void ck_gemm_pack_b_generic(int trans_b, int kc, int nc, const float *b, int ldb, int nr,
                             float *packed);
+void ck_gemm_pack_a_generic(int trans_a, int mc, int kc, const float *a, int lda, int mr,
+                            float *packed);
 /* AVX2 packing with 8×8 in-register transposes for Bᵀ (gemm_avx2.c); AVX-512 machines use it too. */
 void ck_gemm_pack_b_avx2(int trans_b, int kc, int nc, const float *b, int ldb, int nr,
+                         float *packed);
+void ck_gemm_pack_a_avx2(int trans_a, int mc, int kc, const float *a, int lda, int mr,
                          float *packed);
 
 #endif /* CKERNELS_GEMM_INTERNAL_H */
