@@ -320,6 +320,86 @@ void ck_weight_decay(int64_t n, float *w, float weight_decay, float lr);
 /** Σ x[i]², accumulated in double: the norms of clipnorm and global_clipnorm. */
 double ck_sum_of_squares(int64_t n, const float *x);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Activations (activation.c), dropout (dropout.c), embedding (embedding.c), truncated normal    */
+/* numbers (random_truncated.c): the core layers' kernels                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+/** The element-wise activations beyond ck_unary's relu/sigmoid/tanh (formulas: activation.c). */
+typedef enum ck_act_fn {
+    CK_ACT_FN_ELU = 0,       /* x > 0 ? x : α(eˣ − 1) */
+    CK_ACT_FN_SELU,          /* λ·elu(x, α) with Keras's fixed λ, α */
+    CK_ACT_FN_LEAKY_RELU,    /* x > 0 ? x : αx */
+    CK_ACT_FN_GELU,          /* (x/2)(1 + erf(x/√2)), the exact form */
+    CK_ACT_FN_GELU_TANH,     /* (x/2)(1 + tanh(√(2/π)(x + 0.044715x³))) */
+    CK_ACT_FN_SWISH,         /* x·σ(x) (= silu) */
+    CK_ACT_FN_SOFTPLUS,      /* log(1 + eˣ), stable */
+    CK_ACT_FN_SOFTSIGN,      /* x / (1 + |x|) */
+    CK_ACT_FN_RELU6,         /* min(max(x, 0), 6) */
+    CK_ACT_FN_HARD_SIGMOID,  /* relu6(x + 3) / 6 */
+    CK_ACT_FN_HARD_SILU,     /* x·hard_sigmoid(x) (= hard_swish) */
+    CK_ACT_FN_EXPONENTIAL,   /* eˣ */
+    CK_ACT_FN_MISH,          /* x·tanh(softplus(x)) */
+} ck_act_fn;
+
+/** y[i] = fn(x[i]); alpha is elu's α or leaky_relu's slope (ignored by the others). */
+void ck_activation_forward(ck_act_fn fn, float alpha, int64_t n, const float *x, float *y);
+
+/**
+ * dx[i] = dy[i]·fn'(x[i]), TF's gradient formulas (elu/selu use y = fn(x), which the others
+ * ignore; y may be NULL for them). Slopes at the kinks: elu 1 (α), leaky_relu α, relu6 0.
+ */
+void ck_activation_backward(ck_act_fn fn, float alpha, int64_t n, const float *x, const float *y,
+                            const float *dy, float *dx);
+
+/** The defining formulas in double precision, element by element: the tests' references. */
+void ck_activation_forward_reference(ck_act_fn fn, float alpha, int64_t n, const float *x, float *y);
+void ck_activation_backward_reference(ck_act_fn fn, float alpha, int64_t n, const float *x,
+                                      const float *dy, float *dx);
+
+/** y[i] = erf(x[i]), vectorised, within 2 ulp of the correctly rounded value. */
+void ck_erf(int64_t n, const float *x, float *y);
+/** libm's erff, element by element. */
+void ck_erf_reference(int64_t n, const float *x, float *y);
+
+/**
+ * Training-time dropout: mask[i] = 1/(1 − rate) with probability 1 − rate, else 0 (all 0 when
+ * rate ≥ 1), drawn from the counter-based stream at (seed, offset + i); y[i] = x[i]·mask[i].
+ */
+void ck_dropout_forward(int64_t n, uint64_t seed, uint64_t offset, float rate, const float *x,
+                        float *y, float *mask);
+void ck_dropout_forward_reference(int64_t n, uint64_t seed, uint64_t offset, float rate,
+                                  const float *x, float *y, float *mask);
+
+/**
+ * Embedding lookup: y[r, :] = table[int(indices[r]), :] with table [input_dim, dim], indices
+ * float-valued and truncated toward zero as TF's cast. Returns -1, or the position of the first
+ * index outside [0, input_dim) (NaN included), in which case nothing is written.
+ */
+int64_t ck_embedding_forward(int64_t count, int64_t dim, int64_t input_dim, const float *table,
+                             const float *indices, float *y);
+
+/** dtable = 0, then dtable[int(indices[r]), :] += dy[r, :] in row order. Indices must be valid. */
+void ck_embedding_backward(int64_t count, int64_t dim, int64_t input_dim, const float *indices,
+                           const float *dy, float *dtable);
+
+void ck_embedding_forward_reference(int64_t count, int64_t dim, const float *table,
+                                    const float *indices, float *y);
+void ck_embedding_backward_reference(int64_t count, int64_t dim, int64_t input_dim,
+                                     const float *indices, const float *dy, float *dtable);
+
+/** mask[i] = int(indices[i]) != 0 ? 1 : 0: Embedding(mask_zero=True)'s mask. */
+void ck_embedding_mask_zero(int64_t n, const float *indices, float *mask);
+
+/**
+ * Normal(mean, stddev) truncated at ±2 stddev: each element redrawn until inside, as TF's
+ * stateless_truncated_normal; counter-based like ck_random_normal (n counters per call).
+ */
+void ck_random_truncated_normal(int64_t n, uint64_t seed, uint64_t offset, float mean,
+                                float stddev, float *y);
+void ck_random_truncated_normal_reference(int64_t n, uint64_t seed, uint64_t offset, float mean,
+                                          float stddev, float *y);
+
 #ifdef __cplusplus
 }
 #endif

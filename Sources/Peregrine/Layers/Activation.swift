@@ -1,11 +1,13 @@
 import CKernels
 
 /// An activation function, by Keras's name: `Dense(units: 10, activation: .softmax)` or
-/// `try Activation("relu")`.
+/// `try Activation("relu")`. Cases with Keras parameters carry them, with Keras's defaults
+/// (`.leakyRelu()` is the `"leaky_relu"` string's slope 0.2, `.elu()` has α = 1).
 ///
 /// ```swift
 /// let y = try ActivationFunction.relu(x)
 /// let gelu = try ActivationFunction(named: "gelu")   // exact erf form, as Keras's string
+/// let approx = ActivationFunction.gelu(approximate: true)
 /// ```
 public enum ActivationFunction: Sendable, Hashable, CustomStringConvertible {
     /// Identity (`None` or `"linear"`).
@@ -18,11 +20,38 @@ public enum ActivationFunction: Sendable, Hashable, CustomStringConvertible {
     case tanh
     /// Softmax over the last axis.
     case softmax
+    /// Log-softmax over the last axis.
+    case logSoftmax
+    /// x·Φ(x): the exact (x/2)(1 + erf(x/√2)), or with `approximate` the tanh form.
+    case gelu(approximate: Bool = false)
+    /// x > 0 ? x : α(eˣ − 1).
+    case elu(alpha: Float = 1)
+    /// x > 0 ? x : slope·x (the string's slope is 0.2; the `LeakyReLU` layer's is 0.3).
+    case leakyRelu(negativeSlope: Float = 0.2)
+    /// x·σ(x), also named `silu`.
+    case swish
+    /// log(1 + eˣ), computed stably.
+    case softplus
+    /// x / (1 + |x|).
+    case softsign
+    /// Scaled elu with Keras's fixed λ ≈ 1.0507 and α ≈ 1.6733.
+    case selu
+    /// min(max(x, 0), 6).
+    case relu6
+    /// relu6(x + 3) / 6.
+    case hardSigmoid
+    /// x·hardSigmoid(x), also named `hard_swish`.
+    case hardSilu
+    /// eˣ.
+    case exponential
+    /// x·tanh(softplus(x)).
+    case mish
 
     /// The activation Keras's `activation=` string names; unknown names throw.
     ///
     /// ```swift
-    /// try ActivationFunction(named: "tanh")   // .tanh
+    /// try ActivationFunction(named: "tanh")         // .tanh
+    /// try ActivationFunction(named: "leaky_relu")   // .leakyRelu(negativeSlope: 0.2)
     /// ```
     public init(named name: String) throws {
         switch name {
@@ -31,9 +60,25 @@ public enum ActivationFunction: Sendable, Hashable, CustomStringConvertible {
         case "sigmoid": self = .sigmoid
         case "tanh": self = .tanh
         case "softmax": self = .softmax
+        case "log_softmax": self = .logSoftmax
+        case "gelu": self = .gelu(approximate: false)
+        case "elu": self = .elu(alpha: 1)
+        case "leaky_relu": self = .leakyRelu(negativeSlope: 0.2)
+        case "swish", "silu": self = .swish
+        case "softplus": self = .softplus
+        case "softsign": self = .softsign
+        case "selu": self = .selu
+        case "relu6": self = .relu6
+        case "hard_sigmoid": self = .hardSigmoid
+        case "hard_silu", "hard_swish": self = .hardSilu
+        case "exponential": self = .exponential
+        case "mish": self = .mish
         default:
             throw PeregrineError.invalidArgument(
-                operation: "activation", expected: "a Keras activation name (linear, relu, sigmoid, tanh, softmax, …)",
+                operation: "activation",
+                expected: "a Keras activation name (linear, relu, sigmoid, tanh, softmax, log_softmax, gelu, elu, "
+                    + "leaky_relu, swish, silu, softplus, softsign, selu, relu6, hard_sigmoid, hard_silu, "
+                    + "hard_swish, exponential, mish)",
                 actual: "'\(name)'")
         }
     }
@@ -46,6 +91,19 @@ public enum ActivationFunction: Sendable, Hashable, CustomStringConvertible {
         case .sigmoid: "sigmoid"
         case .tanh: "tanh"
         case .softmax: "softmax"
+        case .logSoftmax: "log_softmax"
+        case .gelu: "gelu"
+        case .elu: "elu"
+        case .leakyRelu: "leaky_relu"
+        case .swish: "silu"
+        case .softplus: "softplus"
+        case .softsign: "softsign"
+        case .selu: "selu"
+        case .relu6: "relu6"
+        case .hardSigmoid: "hard_sigmoid"
+        case .hardSilu: "hard_silu"
+        case .exponential: "exponential"
+        case .mish: "mish"
         }
     }
 
@@ -61,18 +119,42 @@ public enum ActivationFunction: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Applies the function (differentiably).
+    /// The element-wise kernel of activation.c and its parameter, for the functions it owns.
+    var elementwiseKernel: (function: ck_act_fn, alpha: Float)? {
+        switch self {
+        case let .gelu(approximate): (approximate ? CK_ACT_FN_GELU_TANH : CK_ACT_FN_GELU, 0)
+        case let .elu(alpha): (CK_ACT_FN_ELU, alpha)
+        case let .leakyRelu(slope): (CK_ACT_FN_LEAKY_RELU, slope)
+        case .swish: (CK_ACT_FN_SWISH, 0)
+        case .softplus: (CK_ACT_FN_SOFTPLUS, 0)
+        case .softsign: (CK_ACT_FN_SOFTSIGN, 0)
+        case .selu: (CK_ACT_FN_SELU, 0)
+        case .relu6: (CK_ACT_FN_RELU6, 0)
+        case .hardSigmoid: (CK_ACT_FN_HARD_SIGMOID, 0)
+        case .hardSilu: (CK_ACT_FN_HARD_SILU, 0)
+        case .exponential: (CK_ACT_FN_EXPONENTIAL, 0)
+        case .mish: (CK_ACT_FN_MISH, 0)
+        default: nil
+        }
+    }
+
+    /// Applies the function (differentiably, one recorded operation).
     ///
     /// ```swift
     /// let y = try ActivationFunction.softmax(logits)
     /// ```
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        if let (function, alpha) = elementwiseKernel {
+            return x.elementwiseActivation(function, alpha: alpha, name: description)
+        }
         switch self {
-        case .linear: x
-        case .relu: applyRelu(x)
-        case .sigmoid: applySigmoid(x)
-        case .tanh: applyTanh(x)
-        case .softmax: try applySoftmax(x, -1)
+        case .linear: return x
+        case .relu: return applyRelu(x)
+        case .sigmoid: return applySigmoid(x)
+        case .tanh: return applyTanh(x)
+        case .softmax: return try applySoftmax(x, -1)
+        case .logSoftmax: return try applyLogSoftmax(x, -1)
+        default: return x  // unreachable: every other case has an element-wise kernel
         }
     }
 }
@@ -82,3 +164,4 @@ private let applyRelu: @Sendable (Tensor) -> Tensor = relu
 private let applySigmoid: @Sendable (Tensor) -> Tensor = sigmoid
 private let applyTanh: @Sendable (Tensor) -> Tensor = tanh
 private let applySoftmax: @Sendable (Tensor, Int) throws -> Tensor = softmax
+private let applyLogSoftmax: @Sendable (Tensor, Int) throws -> Tensor = logSoftmax
