@@ -25,9 +25,15 @@ open class Layer: @unchecked Sendable {
     /// (BatchNormalization) run in inference mode.
     public var trainable: Bool = true
 
+    /// The weights this layer created itself, in creation order.
+    private var ownWeights: [Variable] = []
+
     /// Every weight, in Keras's order (e.g. kernel then bias; gamma, beta, moving mean,
-    /// moving variance).
-    public private(set) var weights: [Variable] = []
+    /// moving variance); a model lists its layers' weights layer by layer.
+    open var weights: [Variable] { ownWeights }
+
+    /// The graph nodes where this layer was called on symbolic tensors (functional API).
+    var inboundNodes: [Node] = []
 
     /// Whether ``build(inputShapes:)`` has run.
     public private(set) var isBuilt = false
@@ -44,11 +50,11 @@ open class Layer: @unchecked Sendable {
     open class var kerasClassName: String { String(describing: self) }
 
     /// Trainable weights: those marked trainable, when the layer itself is.
-    public var trainableWeights: [Variable] { trainable ? weights.filter(\.trainable) : [] }
+    open var trainableWeights: [Variable] { trainable ? ownWeights.filter(\.trainable) : [] }
 
     /// The other weights (moving statistics; everything when the layer is frozen).
-    public var nonTrainableWeights: [Variable] {
-        trainable ? weights.filter { !$0.trainable } : weights
+    open var nonTrainableWeights: [Variable] {
+        trainable ? ownWeights.filter { !$0.trainable } : ownWeights
     }
 
     /// The number of scalars in all weights (Keras's `count_params`).
@@ -82,7 +88,7 @@ open class Layer: @unchecked Sendable {
         }
         let variable = Variable(value, name: name, trainable: trainable)
         variable.path = "\(self.name)/\(name)"
-        weights.append(variable)
+        ownWeights.append(variable)
         return variable
     }
 
@@ -127,16 +133,15 @@ open class Layer: @unchecked Sendable {
 
     // MARK: - Automatic names
 
-    private static let nameCounters = Mutex<[String: Int]>([:])
+    static let globalNameCounters = NameCounters()
+
+    /// The counters automatic names come from: the process's, or a session's (see
+    /// `Peregrine.withFreshSession`).
+    @TaskLocal static var nameCounters: NameCounters = globalNameCounters
 
     /// `dense`, then `dense_1`, `dense_2`, … for each base name, process-wide (as Keras).
     static func uniqueName(for className: String) -> String {
-        let base = snakeCase(className)
-        return nameCounters.withLock { counters in
-            let count = counters[base, default: 0]
-            counters[base] = count + 1
-            return count == 0 ? base : "\(base)_\(count)"
-        }
+        nameCounters.next(snakeCase(className))
     }
 
     /// Keras's `to_snake_case`: `MaxPooling2D` → `max_pooling2d`, `SimpleRNN` → `simple_rnn`.
@@ -162,5 +167,42 @@ func requireRank(_ shape: [Int], _ rank: Int, layer: String, describing: String)
         throw PeregrineError.invalidArgument(
             operation: layer, expected: "\(describing) (rank \(rank + 1) with the batch)",
             actual: "per-sample shape \(shape)")
+    }
+}
+
+/// Per-base-name counters of automatic layer names.
+final class NameCounters: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+
+    func next(_ base: String) -> String {
+        counts.withLock { counters in
+            let count = counters[base, default: 0]
+            counters[base] = count + 1
+            return count == 0 ? base : "\(base)_\(count)"
+        }
+    }
+
+    func reset() { counts.withLock { $0 = [:] } }
+}
+
+extension Peregrine {
+    /// Forgets every automatic name given so far, so the next Dense is `dense` again
+    /// (Keras's `keras.backend.clear_session()`).
+    ///
+    /// ```swift
+    /// Peregrine.clearSession()
+    /// ```
+    public static func clearSession() { Layer.globalNameCounters.reset() }
+
+    /// Runs `body` with automatic names counted from zero and apart from the rest of the
+    /// process: models built inside are named as in a fresh Keras process, whatever other
+    /// threads build meanwhile.
+    ///
+    /// ```swift
+    /// let model = try Peregrine.withFreshSession { try Sequential { Dense(units: 1) } }
+    /// model.name   // "sequential"
+    /// ```
+    public static func withFreshSession<R>(_ body: () throws -> R) rethrows -> R {
+        try Layer.$nameCounters.withValue(NameCounters()) { try body() }
     }
 }

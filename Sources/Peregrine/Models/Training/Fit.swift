@@ -1,0 +1,290 @@
+import CKernels
+
+/// How much `fit`, `evaluate` and `predict` print.
+public enum Verbosity: Sendable {
+    /// A progress bar (Keras's "auto" = 1).
+    case auto
+    /// Nothing.
+    case silent
+    /// A progress bar.
+    case progressBar
+    /// One line per epoch.
+    case oneLinePerEpoch
+
+    var level: Int {
+        switch self {
+        case .silent: 0
+        case .auto, .progressBar: 1
+        case .oneLinePerEpoch: 2
+        }
+    }
+}
+
+extension Model {
+    /// Set by a callback to end `fit` after the current epoch (batch, for TerminateOnNaN).
+    public var stopTraining: Bool {
+        get { stopRequested }
+        set { stopRequested = newValue }
+    }
+
+    /// Trains for `epochs` passes over `x` and `y` (Keras's `fit`): batches of `batchSize`
+    /// (the last partial batch kept), reshuffled each epoch when `shuffle`; `validationSplit`
+    /// holds out the LAST fraction before any shuffling. Returns the ``History``.
+    ///
+    /// ```swift
+    /// let history = try model.fit(x, y, batchSize: 128, epochs: 2, validationSplit: 0.1)
+    /// ```
+    @discardableResult
+    public func fit(
+        _ x: Tensor, _ y: Tensor, batchSize: Int = 32, epochs: Int = 1,
+        verbose: Verbosity = .auto, callbacks: [Callback] = [], validationSplit: Float = 0,
+        validationData: (x: Tensor, y: Tensor)? = nil, shuffle: Bool = true
+    ) throws -> History {
+        try fit(
+            [x], [y], batchSize: batchSize, epochs: epochs, verbose: verbose, callbacks: callbacks,
+            validationSplit: validationSplit, validationData: validationData.map { ([$0.x], [$0.y]) },
+            shuffle: shuffle)
+    }
+
+    /// `fit` for models with several inputs and outputs: one tensor per input and per output.
+    ///
+    /// ```swift
+    /// try model.fit([a, b], [y1, y2], epochs: 5)
+    /// ```
+    @discardableResult
+    public func fit(
+        _ x: [Tensor], _ y: [Tensor], batchSize: Int = 32, epochs: Int = 1,
+        verbose: Verbosity = .auto, callbacks: [Callback] = [], validationSplit: Float = 0,
+        validationData: (x: [Tensor], y: [Tensor])? = nil, shuffle: Bool = true
+    ) throws -> History {
+        guard let training else {
+            throw PeregrineError.invalidArgument(
+                operation: "\(name).fit", expected: "a compiled model (call compile first)", actual: "not compiled")
+        }
+        guard batchSize > 0, epochs >= 0 else {
+            throw PeregrineError.invalidArgument(
+                operation: "\(name).fit", expected: "batchSize > 0 and epochs >= 0", actual: "batchSize \(batchSize), epochs \(epochs)")
+        }
+        let count = try sampleCount(x, y, operation: "fit")
+        var (trainX, trainY) = (x, y)
+        var validation = validationData
+        if validationSplit > 0 {
+            guard validationSplit < 1, validation == nil else {
+                throw PeregrineError.invalidArgument(
+                    operation: "\(name).fit", expected: "validationSplit in (0, 1) and no validationData with it",
+                    actual: "\(validationSplit)")
+            }
+            let splitAt = Int((Double(count) * (1 - Double(validationSplit))).rounded(.down))
+            guard splitAt > 0, splitAt < count else {
+                throw PeregrineError.invalidArgument(
+                    operation: "\(name).fit", expected: "a validation split leaving samples on both sides",
+                    actual: "split at \(splitAt) of \(count)")
+            }
+            trainX = try x.map { try $0[0..<splitAt] }
+            trainY = try y.map { try $0[0..<splitAt] }
+            validation = (try x.map { try $0[splitAt..<count] }, try y.map { try $0[splitAt..<count] })
+        }
+        let trainCount = trainX[0].shape[0]
+        let steps = (trainCount + batchSize - 1) / batchSize
+        let history = History()
+        history.params = ["epochs": epochs, "steps": steps]
+        self.history = history
+        stopTraining = false
+        for callback in callbacks { callback.model = self }
+        for callback in callbacks { try callback.onTrainBegin() }
+        let variables = trainableWeights
+        var lastLogs: [String: Float] = [:]
+
+        for epoch in 0..<epochs {
+            if verbose.level == 1 && epochs > 1 { ProgressBar.standardOutput("Epoch \(epoch + 1)/\(epochs)\n") }
+            for callback in callbacks { try callback.onEpochBegin(epoch) }
+            let bar = verbose.level > 0 ? ProgressBar(target: steps, verbose: verbose.level) : nil
+            let trackers = resetTrackers(training)
+            let order = shuffle ? randomPermutation(trainCount) : nil
+            var logs: [String: Float] = [:]
+            for step in 0..<steps {
+                let range = step * batchSize..<Swift.min(trainCount, (step + 1) * batchSize)
+                let xb = try trainX.map { try batch($0, range, order) }
+                let yb = try trainY.map { try batch($0, range, order) }
+                let tape = GradientTape()
+                let (total, perOutput, predictions) = try tape.recording {
+                    let predictions = try self(xb, training: true)
+                    let (total, perOutput) = try weightedLoss(training, yb, predictions)
+                    return (total, perOutput, predictions)
+                }
+                let gradients = try tape.gradient(total, variables)
+                try training.optimizer.apply(gradients, to: variables)
+                logs = try updateTrackers(trackers, training, yb, predictions, total, perOutput, batch: range.count)
+                bar?.update(step + 1, values: logs)
+                for callback in callbacks { try callback.onBatchEnd(step, logs: logs) }
+                if stopTraining { break }
+            }
+            if let validation {
+                let results = try evaluate(validation.x, validation.y, batchSize: batchSize, verbose: .silent)
+                for (key, value) in results { logs["val_" + key] = value }
+            }
+            if let bar, validation != nil { bar.update(steps, values: logs, finalize: true) }
+            history.record(epoch: epoch, logs: logs)
+            lastLogs = logs
+            for callback in callbacks { try callback.onEpochEnd(epoch, logs: logs) }
+            if stopTraining { break }
+        }
+        for callback in callbacks { try callback.onTrainEnd(logs: lastLogs) }
+        return history
+    }
+
+    /// The loss (and metrics) on `x`, `y` in inference mode, batch-size-weighted over batches.
+    ///
+    /// ```swift
+    /// let results = try model.evaluate(xTest, yTest)   // ["accuracy": 0.87, "loss": 0.36]
+    /// ```
+    public func evaluate(_ x: Tensor, _ y: Tensor, batchSize: Int = 32, verbose: Verbosity = .auto) throws -> [String: Float] {
+        try evaluate([x], [y], batchSize: batchSize, verbose: verbose)
+    }
+
+    /// `evaluate` for several inputs and outputs.
+    public func evaluate(_ x: [Tensor], _ y: [Tensor], batchSize: Int = 32, verbose: Verbosity = .auto) throws -> [String: Float] {
+        guard let training else {
+            throw PeregrineError.invalidArgument(
+                operation: "\(name).evaluate", expected: "a compiled model (call compile first)", actual: "not compiled")
+        }
+        let count = try sampleCount(x, y, operation: "evaluate")
+        let steps = (count + batchSize - 1) / batchSize
+        let bar = verbose.level > 0 ? ProgressBar(target: steps, verbose: verbose.level) : nil
+        let trackers = resetTrackers(training)
+        var logs: [String: Float] = [:]
+        for step in 0..<steps {
+            let range = step * batchSize..<Swift.min(count, (step + 1) * batchSize)
+            let xb = try x.map { try $0[range] }
+            let yb = try y.map { try $0[range] }
+            let predictions = try self(xb, training: false)
+            let (total, perOutput) = try weightedLoss(training, yb, predictions)
+            logs = try updateTrackers(trackers, training, yb, predictions, total, perOutput, batch: range.count)
+            bar?.update(step + 1, values: logs)
+        }
+        return logs
+    }
+
+    /// The model's outputs on `x` in inference mode, batch by batch, concatenated.
+    ///
+    /// ```swift
+    /// let probabilities = try model.predict(xTest, batchSize: 256)
+    /// ```
+    public func predict(_ x: Tensor, batchSize: Int = 32) throws -> Tensor {
+        let outputs = try predict([x], batchSize: batchSize)
+        guard outputs.count == 1 else {
+            throw PeregrineError.invalidArgument(
+                operation: "\(name).predict", expected: "a single-output model (use predict([x]))", actual: "\(outputs.count) outputs")
+        }
+        return outputs[0]
+    }
+
+    /// `predict` for several inputs and outputs.
+    public func predict(_ x: [Tensor], batchSize: Int = 32) throws -> [Tensor] {
+        guard batchSize > 0, let count = x.first?.shape.first else {
+            throw PeregrineError.invalidArgument(
+                operation: "\(name).predict", expected: "inputs with a batch axis and batchSize > 0", actual: "\(x.map(\.shape))")
+        }
+        var parts: [[Tensor]] = []
+        var start = 0
+        while start < count {
+            let range = start..<Swift.min(count, start + batchSize)
+            parts.append(try self(try x.map { try $0[range] }, training: false))
+            start = range.upperBound
+        }
+        guard let first = parts.first else { return try self(x, training: false) }
+        return try first.indices.map { output in try Tensor.concatenate(parts.map { $0[output] }, axis: 0) }
+    }
+
+    // MARK: - Pieces of the loop
+
+    private func sampleCount(_ x: [Tensor], _ y: [Tensor], operation: String) throws -> Int {
+        let expectedOutputs = outputs.isEmpty ? 1 : outputs.count
+        guard !x.isEmpty, y.count == expectedOutputs else {
+            throw PeregrineError.invalidArgument(
+                operation: "\(name).\(operation)", expected: "\(expectedOutputs) target tensor(s)", actual: "\(y.count)")
+        }
+        let counts = (x + y).map { $0.rank > 0 ? $0.shape[0] : -1 }
+        guard let count = counts.first, count > 0, counts.allSatisfy({ $0 == count }) else {
+            throw PeregrineError.invalidArgument(
+                operation: "\(name).\(operation)", expected: "x and y with the same number of samples (> 0)",
+                actual: "\((x + y).map(\.shape))")
+        }
+        return count
+    }
+
+    private func weightedLoss(_ training: TrainingConfiguration, _ y: [Tensor], _ predictions: [Tensor]) throws -> (Tensor, [Tensor]) {
+        let perOutput = try zip(training.losses, zip(y, predictions)).map { loss, pair in try loss(pair.0, pair.1) }
+        var total = perOutput[0] * training.lossWeights[0]
+        for i in perOutput.indices.dropFirst() { total = try total + perOutput[i] * training.lossWeights[i] }
+        return (total, perOutput)
+    }
+
+    private func resetTrackers(_ training: TrainingConfiguration) -> [MeanMetric] {
+        for metrics in training.metrics { for metric in metrics { metric.reset() } }
+        return (0...training.losses.count).map { _ in MeanMetric(name: "loss") }
+    }
+
+    /// Adds a batch to the running means and returns the logs so far.
+    private func updateTrackers(
+        _ trackers: [MeanMetric], _ training: TrainingConfiguration, _ y: [Tensor], _ predictions: [Tensor],
+        _ total: Tensor, _ perOutput: [Tensor], batch: Int
+    ) throws -> [String: Float] {
+        trackers[0].add(total.scalar ?? .nan, weight: batch)
+        var logs = ["loss": trackers[0].result]
+        let multiple = perOutput.count > 1
+        for (index, loss) in perOutput.enumerated() {
+            let prefix = multiple ? outputName(index) + "_" : ""
+            if multiple {
+                trackers[index + 1].add(loss.scalar ?? .nan, weight: batch)
+                logs[prefix + "loss"] = trackers[index + 1].result
+            }
+            for metric in training.metrics[index] {
+                try metric.update(y[index], predictions[index])
+                logs[prefix + metric.name] = metric.result
+            }
+        }
+        return logs
+    }
+
+    private func outputName(_ index: Int) -> String {
+        index < outputs.count ? outputs[index].layer.name : "output_\(index)"
+    }
+
+    private func batch(_ tensor: Tensor, _ range: Range<Int>, _ order: [Int]?) throws -> Tensor {
+        guard let order else { return try tensor[range] }
+        return try tensor.rows(Array(order[range]))
+    }
+
+    private func randomPermutation(_ count: Int) -> [Int] {
+        var (seed, _) = RandomGenerator.reserve(count)
+        seed &+= UInt64(RandomGenerator.reserve(1).offset)
+        var order = Array(0..<count)
+        var state = seed
+        for i in stride(from: count - 1, to: 0, by: -1) {
+            // SplitMix64: a seeded permutation (index generation, not tensor data).
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            order.swapAt(i, Int(z % UInt64(i + 1)))
+        }
+        return order
+    }
+}
+
+extension Tensor {
+    /// The rows (first-axis entries) at `indices`, in that order.
+    func rows(_ indices: [Int]) throws -> Tensor {
+        let rowShape = Array(shape.dropFirst())
+        let rowSize = rowShape.reduce(1, *)
+        let result = Tensor(uninitializedShape: [indices.count] + rowShape)
+        let offsets = indices.map { Int64($0 * rowSize) }
+        // One strided copy per row: x[index] → y[i]. (A gather kernel would do all at once.)
+        for (i, offset) in offsets.enumerated() {
+            (result.pointer + i * rowSize).update(from: pointer + Int(offset), count: rowSize)
+        }
+        return result
+    }
+}
