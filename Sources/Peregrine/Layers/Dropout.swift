@@ -1,0 +1,59 @@
+import CKernels
+
+/// Keras's `Dropout(rate, seed=None)`: while training, each element is zeroed with probability
+/// `rate` and the survivors scaled by 1/(1 − rate) (inverted dropout), so inference is the
+/// identity. One C pass draws the mask and applies it; the recorded backward pass multiplies
+/// the upstream gradient by the same mask.
+///
+/// The mask comes from the global ``RandomGenerator`` stream, or with `seed` from the layer's
+/// own stream, which advances on every training call (Keras's per-layer seed generator).
+///
+/// ```swift
+/// let dropout = Dropout(rate: 0.5, seed: 7)
+/// let y = try dropout(try Tensor.ones([2, 4]), training: true)   // 2.0 or 0.0 each
+/// ```
+public final class Dropout: Layer, @unchecked Sendable {
+    /// The fraction of elements dropped while training, in [0, 1].
+    public let rate: Float
+    /// The layer's own stream, when given.
+    public let seed: UInt64?
+    /// Counters of the layer's own stream used so far.
+    private var seedOffset: UInt64 = 0
+
+    /// A `Dropout` layer dropping `rate` of its inputs while training.
+    ///
+    /// ```swift
+    /// let layer = Dropout(rate: 0.25)
+    /// ```
+    public init(rate: Float, seed: UInt64? = nil, name: String? = nil) {
+        self.rate = rate
+        self.seed = seed
+        super.init(name: name)
+    }
+
+    override public func build(inputShapes: [[Int]]) throws {
+        guard rate >= 0, rate <= 1 else {
+            throw PeregrineError.invalidArgument(operation: name, expected: "a rate in [0, 1]", actual: "\(rate)")
+        }
+        guard inputShapes.count == 1 else {
+            throw PeregrineError.invalidArgument(operation: name, expected: "one input", actual: "\(inputShapes.count)")
+        }
+    }
+
+    override public func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
+        let x = inputs[0]
+        guard training, rate > 0 else { return [x] }
+        let n = x.scalarCount
+        let stream: (seed: UInt64, offset: UInt64)
+        if let seed {
+            stream = (seed, seedOffset)
+            seedOffset &+= UInt64(n)
+        } else {
+            stream = RandomGenerator.reserve(n)
+        }
+        let y = Tensor(uninitializedShape: x.shape)
+        let mask = Tensor(uninitializedShape: x.shape)
+        ck_dropout_forward(Int64(n), stream.seed, stream.offset, rate, x.pointer, y.pointer, mask.pointer)
+        return [y.recorded(name, inputs: [x]) { g in [try g * mask] }]
+    }
+}
