@@ -91,6 +91,7 @@ static inline int round_up(int x, int to) { return (x + to - 1) / to * to; }
 /* The block size that splits `extent` into the fewest blocks of at most `limit`, all of nearly
  * equal size, rounded up to a multiple of `align`. */
 static inline int balanced_block(int extent, int limit, int align) {
+    if (extent <= limit) return round_up(extent, align); /* the common small case, one division */
     const int blocks = (extent + limit - 1) / limit;
     return CK_MIN(round_up((extent + blocks - 1) / blocks, align), round_up(extent, align));
 }
@@ -211,17 +212,21 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
 
 /* ---- threads: a tm×tn grid of C blocks ---- */
 
-/* The factorisation of nthreads whose busiest thread has the least padded tile work
- * (rows rounded to MR, columns to the vector width); ties prefer splitting M. */
+/* The factorisation of nthreads whose busiest thread has the least padded tile work (rows
+ * rounded to MR, columns to the vector width). Ties go to the grid whose threads read the least
+ * of A and B (m/tm + n/tn rows and columns, each k long): a wide N (M = 96, N = 2048) is split
+ * along N so each thread streams half of B; a tall M is split along M. */
 static int choose_grid_rows(int m, int n, int nthreads, int mr, int lanes) {
     const int64_t m_tiles = (m + mr - 1) / mr, n_vecs = (n + lanes - 1) / lanes;
     int best_tm = nthreads;
-    int64_t best_cost = INT64_MAX;
+    int64_t best_cost = INT64_MAX, best_traffic = INT64_MAX;
     for (int tm = nthreads; tm >= 1; tm--) {
         if (nthreads % tm) continue;
         const int tn = nthreads / tm;
-        const int64_t cost = (m_tiles + tm - 1) / tm * mr * ((n_vecs + tn - 1) / tn * lanes);
-        if (cost < best_cost) best_cost = cost, best_tm = tm;
+        const int64_t rows = (m_tiles + tm - 1) / tm * mr, cols = (n_vecs + tn - 1) / tn * lanes;
+        const int64_t cost = rows * cols, traffic = rows + cols;
+        if (cost < best_cost || (cost == best_cost && traffic < best_traffic))
+            best_cost = cost, best_traffic = traffic, best_tm = tm;
     }
     return best_tm;
 }
@@ -265,7 +270,8 @@ void ck_sgemm_bias_act(int trans_a, int trans_b, int m, int n, int k, float alph
     const int64_t tiles = (int64_t)((m + pr.kern->mr - 1) / pr.kern->mr) *
                           ((n + pr.kern->lanes - 1) / pr.kern->lanes);
     if (tiles < nthreads) nthreads = (int)tiles;
-    ck_parallel_run(nthreads, gemm_thread, &pr);
+    if (nthreads <= 1) gemm_block(&pr, 0, m, 0, n); /* no region, no grid: small products */
+    else ck_parallel_run(nthreads, gemm_thread, &pr);
 }
 
 void ck_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,

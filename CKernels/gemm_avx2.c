@@ -20,7 +20,7 @@
 static const int32_t mask_window[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 
 CK_TARGET_AVX2 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, const int nv,
-                                                      const int rmajor) {
+                                                      const int rmajor, const int masked_b) {
     __m256 acc[MR][2];
 #pragma clang loop unroll(full)
     for (int r = 0; r < MR; r++) {
@@ -51,8 +51,10 @@ CK_TARGET_AVX2 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, cons
         const ptrdiff_t rs = t->a_rs;
         const float *a0 = t->a, *a3 = a0 + 3 * rs;
         for (int p = 0; p < kc; p++) {
-            __m256 b0 = _mm256_maskload_ps(b, b0_mask);
-            __m256 b1 = nv > 1 ? _mm256_maskload_ps(b + 8, last_mask) : b0;
+            __m256 b0 = masked_b && nv == 1 ? _mm256_maskload_ps(b, b0_mask) : _mm256_loadu_ps(b);
+            __m256 b1 = nv == 1   ? b0
+                        : masked_b ? _mm256_maskload_ps(b + 8, last_mask)
+                                   : _mm256_loadu_ps(b + 8);
             FMA_ROW(0, a0[0]);
             FMA_ROW(1, a0[rs]);
             FMA_ROW(2, a0[2 * rs]);
@@ -68,8 +70,10 @@ CK_TARGET_AVX2 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, cons
         const ptrdiff_t cs = t->a_cs;
         const float *a = t->a;
         for (int p = 0; p < kc; p++) {
-            __m256 b0 = _mm256_maskload_ps(b, b0_mask);
-            __m256 b1 = nv > 1 ? _mm256_maskload_ps(b + 8, last_mask) : b0;
+            __m256 b0 = masked_b && nv == 1 ? _mm256_maskload_ps(b, b0_mask) : _mm256_loadu_ps(b);
+            __m256 b1 = nv == 1   ? b0
+                        : masked_b ? _mm256_maskload_ps(b + 8, last_mask)
+                                   : _mm256_loadu_ps(b + 8);
 #pragma clang loop unroll(full)
             for (int r = 0; r < MR; r++) FMA_ROW(r, a[r]);
             a += cs;
@@ -103,15 +107,19 @@ CK_TARGET_AVX2 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, cons
         for (int r = 0; r < t->m; r++) ck_bias_act_row(t->n, NULL, t->act, t->c + r * t->ldc);
 }
 
-CK_TARGET_AVX2 static void kernel_kmajor(const ck_gemm_tile *t) {
-    if (t->n > 8) tile_kernel(t, 2, 0);
-    else tile_kernel(t, 1, 0);
-}
+/* vmaskmovps costs extra uops on every k-step, so the masked B loads are used only where they
+ * are needed: B read in place with a ragged last vector. Packed B is zero-padded. */
+#define DISPATCH(rmajor)                                                                          \
+    do {                                                                                          \
+        const int wide = t->n > 8;                                                                \
+        const int masked = t->b_rs != NR && (t->n & 7) != 0;                                      \
+        if (wide) masked ? tile_kernel(t, 2, rmajor, 1) : tile_kernel(t, 2, rmajor, 0);           \
+        else masked ? tile_kernel(t, 1, rmajor, 1) : tile_kernel(t, 1, rmajor, 0);                \
+    } while (0)
 
-CK_TARGET_AVX2 static void kernel_rmajor(const ck_gemm_tile *t) {
-    if (t->n > 8) tile_kernel(t, 2, 1);
-    else tile_kernel(t, 1, 1);
-}
+CK_TARGET_AVX2 static void kernel_kmajor(const ck_gemm_tile *t) { DISPATCH(0); }
+
+CK_TARGET_AVX2 static void kernel_rmajor(const ck_gemm_tile *t) { DISPATCH(1); }
 
 /* 8×8 transpose of r[0..7] in place (the usual unpack / shuffle / permute2f128 network). */
 CK_TARGET_AVX2 static ALWAYS_INLINE void transpose8x8(__m256 r[8]) {
