@@ -79,7 +79,7 @@ public struct ConformanceRunner: Sendable {
         case "loss": return try LossCases.run(referenceCase)
         case "optimizer": return try OptimizerCases.run(referenceCase)
         case "layer": return try LayerCases.run(referenceCase)
-        case "training": return .skip("the model API is not built yet")
+        case "training": return try TrainingCases.run(referenceCase)
         default: return .fail("unknown kind '\(referenceCase.kind)'")
         }
     }
