@@ -1,0 +1,401 @@
+/*
+ * conv.c — 2-D convolution, channels-last (NHWC), as im2col + GEMM, forward and backward.
+ *
+ * Forward. Every output pixel p = (n, i, j) is one row of an implicit matrix
+ *   col[p, (a, b, c)] = x[n, i·sh + a·dh − pad_top, j·sw + b·dw − pad_left, g·Cg + c]   (0 outside)
+ * of K = kh·kw·Cg columns, and the convolution of group g is the product col · W_g with
+ * W_g = w[:, :, :, g·Fg:(g+1)·Fg] viewed as [K, Fg] (leading dimension F). The whole col matrix
+ * would be kh·kw times the input, so it is never built: each thread gathers a block of output
+ * pixels into its own L2-sized buffer and runs a single-threaded GEMM on it, with the bias and the
+ * activation applied in the GEMM's store (ck_sgemm_bias_act). Threads take disjoint blocks of
+ * output rows, so no synchronisation is needed and the gathered block is still in cache when the
+ * GEMM packs it. A 1×1, stride-1, unpadded convolution is already a GEMM on x viewed as
+ * [N·H·W, C]: no gather at all.
+ *
+ * Backward.
+ *   dW_g [K, Fg] = Σ_blocks col_blockᵀ · dY_block  — each thread accumulates its blocks into a
+ *                  private partial (GEMM with beta = 1), the partials are summed at the end;
+ *   db [F]       = column sums of dY, in the same pass;
+ *   dcol_block   = dY_block · W_gᵀ, scattered back into dX (col2im). Blocks of one image may
+ *                  overlap in dX, so threads own whole images (or, with fewer images than
+ *                  threads, the blocks run in order and each GEMM uses every thread).
+ *
+ * The padding is explicit (top, left; bottom/right are implied by the output size), so Keras's
+ * `same` split — the extra cell at the end — is the caller's arithmetic.
+ *
+ * The *_reference functions are the direct seven-loop definitions, for the tests.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Target size of one thread's gathered block: it and the GEMM's packed panels fit in a 1 MiB L2. */
+#define CONV_BLOCK_BYTES (192 * 1024)
+#define CONV_BLOCK_MIN_ROWS 48
+#define CONV_BLOCK_MAX_ROWS 4096
+
+typedef struct {
+    float *data;
+    size_t capacity; /* floats */
+} conv_buffer;
+
+/* Per-thread scratch (the GEMM keeps its packing buffers the same way): grows, never shrinks. */
+static _Thread_local conv_buffer col_buffer, partial_buffer;
+
+static float *conv_reserve(conv_buffer *buf, size_t floats) {
+    if (buf->capacity < floats) {
+        free(buf->data);
+        size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
+        buf->data = aligned_alloc(64, bytes);
+        buf->capacity = buf->data ? floats : 0;
+    }
+    return buf->data;
+}
+
+static inline int64_t conv_cin_group(const ck_conv2d_shape *s) { return s->in_c / s->groups; }
+static inline int64_t conv_fout_group(const ck_conv2d_shape *s) { return s->out_c / s->groups; }
+static inline int64_t conv_k(const ck_conv2d_shape *s) {
+    return (int64_t)s->kernel_h * s->kernel_w * conv_cin_group(s);
+}
+static inline int64_t conv_rows(const ck_conv2d_shape *s) {
+    return s->batch * s->out_h * s->out_w;
+}
+
+static int64_t conv_block_rows(const ck_conv2d_shape *s) {
+    int64_t rows = CONV_BLOCK_BYTES / (int64_t)sizeof(float) / CK_MAX(conv_k(s), 1);
+    rows = CK_MAX(rows, CONV_BLOCK_MIN_ROWS);
+    return CK_MIN(rows, CONV_BLOCK_MAX_ROWS);
+}
+
+static int conv_is_pointwise(const ck_conv2d_shape *s) {
+    return s->kernel_h == 1 && s->kernel_w == 1 && s->stride_h == 1 && s->stride_w == 1 &&
+           s->pad_top == 0 && s->pad_left == 0 && s->out_h == s->in_h && s->out_w == s->in_w;
+}
+
+/* ---- im2col / col2im of one block of output pixels ---- */
+
+/* col[r, (a, b, c)] for the `rows` output pixels starting at linear pixel p0, group g.
+ * col: [rows, K] */
+static void im2col_block(const ck_conv2d_shape *s, const float *x, int64_t p0, int64_t rows,
+                         int64_t g, float *col) {
+    const int64_t H = s->in_h, W = s->in_w, C = s->in_c, Cg = conv_cin_group(s), K = conv_k(s);
+    const int64_t kw = s->kernel_w, segment = kw * Cg;
+    /* With one group and no dilation along w, the kw·C values of one kernel row are adjacent in
+     * x: one copy instead of kw. */
+    const int contiguous_row = s->groups == 1 && s->dilation_w == 1;
+    int64_t j = p0 % s->out_w, i = (p0 / s->out_w) % s->out_h, n = p0 / (s->out_w * s->out_h);
+    for (int64_t r = 0; r < rows; r++) {
+        float *dst = col + r * K;
+        const int64_t h0 = i * s->stride_h - s->pad_top, w0 = j * s->stride_w - s->pad_left;
+        const float *image = x + n * H * W * C + g * Cg;
+        for (int a = 0; a < s->kernel_h; a++, dst += segment) {
+            const int64_t ih = h0 + (int64_t)a * s->dilation_h;
+            if (ih < 0 || ih >= H) {
+                memset(dst, 0, (size_t)segment * sizeof(float));
+                continue;
+            }
+            const float *src_row = image + ih * W * C;
+            if (contiguous_row && w0 >= 0 && w0 + kw <= W) {
+                const float *src = src_row + w0 * C;
+                for (int64_t e = 0; e < segment; e++) dst[e] = src[e];
+                continue;
+            }
+            for (int b = 0; b < kw; b++) {
+                const int64_t iw = w0 + (int64_t)b * s->dilation_w;
+                float *d = dst + b * Cg;
+                if (iw < 0 || iw >= W) {
+                    for (int64_t c = 0; c < Cg; c++) d[c] = 0.0f;
+                } else {
+                    const float *src = src_row + iw * C;
+                    for (int64_t c = 0; c < Cg; c++) d[c] = src[c];
+                }
+            }
+        }
+        if (++j == s->out_w) {
+            j = 0;
+            if (++i == s->out_h) { i = 0; n++; }
+        }
+    }
+}
+
+/* dx[n, ih, iw, g·Cg + c] += dcol[r, (a, b, c)] for the block's pixels (the adjoint of im2col). */
+static void col2im_block(const ck_conv2d_shape *s, const float *dcol, int64_t p0, int64_t rows,
+                         int64_t g, float *dx) {
+    const int64_t H = s->in_h, W = s->in_w, C = s->in_c, Cg = conv_cin_group(s), K = conv_k(s);
+    const int64_t kw = s->kernel_w;
+    int64_t j = p0 % s->out_w, i = (p0 / s->out_w) % s->out_h, n = p0 / (s->out_w * s->out_h);
+    for (int64_t r = 0; r < rows; r++) {
+        const float *src = dcol + r * K;
+        const int64_t h0 = i * s->stride_h - s->pad_top, w0 = j * s->stride_w - s->pad_left;
+        float *image = dx + n * H * W * C + g * Cg;
+        for (int a = 0; a < s->kernel_h; a++) {
+            const int64_t ih = h0 + (int64_t)a * s->dilation_h;
+            for (int b = 0; b < kw; b++, src += Cg) {
+                const int64_t iw = w0 + (int64_t)b * s->dilation_w;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                float *d = image + (ih * W + iw) * C;
+                for (int64_t c = 0; c < Cg; c++) d[c] += src[c];
+            }
+        }
+        if (++j == s->out_w) {
+            j = 0;
+            if (++i == s->out_h) { i = 0; n++; }
+        }
+    }
+}
+
+/* ---- forward ---- */
+
+typedef struct {
+    const ck_conv2d_shape *s;
+    const float *x, *w, *bias;
+    ck_activation act;
+    float *y;
+} conv_forward_job;
+
+static void conv_forward_thread(void *ctx, int thread, int nthreads) {
+    const conv_forward_job *j = ctx;
+    const ck_conv2d_shape *s = j->s;
+    const int64_t K = conv_k(s), F = s->out_c, Fg = conv_fout_group(s);
+    const int64_t block = conv_block_rows(s);
+    int64_t begin, end;
+    ck_split_range(conv_rows(s), nthreads, thread, 1, &begin, &end);
+    float *col = conv_reserve(&col_buffer, (size_t)(block * K));
+    if (!col) return;
+    for (int64_t p0 = begin; p0 < end; p0 += block) {
+        const int64_t rows = CK_MIN(block, end - p0);
+        for (int64_t g = 0; g < s->groups; g++) {
+            im2col_block(s, j->x, p0, rows, g, col);
+            ck_sgemm_bias_act(0, 0, (int)rows, (int)Fg, (int)K, 1.0f, col, (int)K, j->w + g * Fg,
+                              (int)F, 0.0f, j->y + p0 * F + g * Fg, (int)F,
+                              j->bias ? j->bias + g * Fg : NULL, j->act);
+        }
+    }
+}
+
+void ck_conv2d_forward(const ck_conv2d_shape *s, const float *x, const float *w,
+                       const float *bias, ck_activation act, float *y) {
+    const int64_t M = conv_rows(s), F = s->out_c, Fg = conv_fout_group(s);
+    const int64_t Cg = conv_cin_group(s);
+    if (M == 0 || F == 0) return;
+    if (conv_is_pointwise(s)) {
+        for (int64_t g = 0; g < s->groups; g++)
+            ck_sgemm_bias_act(0, 0, (int)M, (int)Fg, (int)Cg, 1.0f, x + g * Cg, (int)s->in_c,
+                              w + g * Fg, (int)F, 0.0f, y + g * Fg, (int)F,
+                              bias ? bias + g * Fg : NULL, act);
+        return;
+    }
+    conv_forward_job j = {s, x, w, bias, act, y};
+    /* One block per thread at least: a region for a tiny convolution costs more than it saves. */
+    int nthreads = (int)CK_MIN((int64_t)ck_num_threads(), (M + conv_block_rows(s) / 4 - 1) /
+                                                               CK_MAX(conv_block_rows(s) / 4, 1));
+    ck_parallel_run(CK_MAX(nthreads, 1), conv_forward_thread, &j);
+}
+
+/* ---- backward: filter and bias ---- */
+
+typedef struct {
+    const ck_conv2d_shape *s;
+    const float *x, *dy;
+    float *dw, *db;
+    float *partials; /* [nthreads][K·F + F]: thread t > 0 sums here; thread 0 into dw, db */
+    int nthreads;
+} conv_filter_job;
+
+static void conv_filter_thread(void *ctx, int thread, int nthreads) {
+    const conv_filter_job *j = ctx;
+    const ck_conv2d_shape *s = j->s;
+    const int64_t K = conv_k(s), F = s->out_c, Fg = conv_fout_group(s);
+    const int64_t block = conv_block_rows(s);
+    int64_t begin, end;
+    ck_split_range(conv_rows(s), nthreads, thread, 1, &begin, &end);
+    float *dw = thread == 0 ? j->dw : j->partials + (int64_t)(thread - 1) * (K * F + F);
+    float *db = thread == 0 ? j->db : dw + K * F;
+    float *col = conv_reserve(&col_buffer, (size_t)(block * K));
+    if (!col) return;
+    int first = 1;
+    if (begin >= end) {
+        memset(dw, 0, (size_t)(K * F) * sizeof(float));
+    }
+    if (db) memset(db, 0, (size_t)F * sizeof(float));
+    for (int64_t p0 = begin; p0 < end; p0 += block, first = 0) {
+        const int64_t rows = CK_MIN(block, end - p0);
+        const float *dy = j->dy + p0 * F;
+        for (int64_t g = 0; g < s->groups; g++) {
+            const float *a = j->x + g * conv_cin_group(s);
+            int lda = (int)s->in_c;
+            if (!conv_is_pointwise(s)) {
+                im2col_block(s, j->x, p0, rows, g, col);
+                a = col;
+                lda = (int)K;
+            } else {
+                a += p0 * s->in_c;
+            }
+            ck_sgemm(1, 0, (int)K, (int)Fg, (int)rows, 1.0f, a, lda, dy + g * Fg, (int)F,
+                     first ? 0.0f : 1.0f, dw + g * Fg, (int)F);
+        }
+        if (db)
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t f = 0; f < F; f++) db[f] += dy[r * F + f];
+    }
+}
+
+void ck_conv2d_backward_filter(const ck_conv2d_shape *s, const float *x, const float *dy,
+                               float *dw, float *db) {
+    const int64_t K = conv_k(s), F = s->out_c, M = conv_rows(s);
+    if (K * F == 0) {
+        if (db) memset(db, 0, (size_t)F * sizeof(float));
+        return;
+    }
+    int64_t block = conv_block_rows(s);
+    int nthreads = (int)CK_MIN((int64_t)ck_num_threads(), CK_MAX((M + block - 1) / block, 1));
+    conv_filter_job j = {s, x, dy, dw, db, NULL, nthreads};
+    if (nthreads > 1) {
+        j.partials = conv_reserve(&partial_buffer, (size_t)((nthreads - 1) * (K * F + F)));
+        if (!j.partials) j.nthreads = nthreads = 1;
+    }
+    ck_parallel_run(nthreads, conv_filter_thread, &j);
+    for (int t = 1; t < nthreads; t++) {
+        const float *p = j.partials + (int64_t)(t - 1) * (K * F + F);
+        for (int64_t e = 0; e < K * F; e++) dw[e] += p[e];
+        if (db)
+            for (int64_t f = 0; f < F; f++) db[f] += p[K * F + f];
+    }
+}
+
+/* ---- backward: data ---- */
+
+typedef struct {
+    const ck_conv2d_shape *s;
+    const float *dy, *w;
+    float *dx;
+    int64_t image_begin, image_end; /* used by the serial driver */
+} conv_data_job;
+
+/* Images [n0, n1): zero their dx, then for each block dcol = dY·W_gᵀ and col2im. */
+static void conv_data_images(const ck_conv2d_shape *s, const float *dy_all, const float *w,
+                             float *dx, int64_t n0, int64_t n1) {
+    const int64_t K = conv_k(s), F = s->out_c, Fg = conv_fout_group(s);
+    const int64_t image = s->in_h * s->in_w * s->in_c, pixels = s->out_h * s->out_w;
+    const int64_t block = conv_block_rows(s);
+    memset(dx + n0 * image, 0, (size_t)((n1 - n0) * image) * sizeof(float));
+    float *dcol = conv_reserve(&col_buffer, (size_t)(block * K));
+    if (!dcol) return;
+    for (int64_t p0 = n0 * pixels; p0 < n1 * pixels; p0 += block) {
+        const int64_t rows = CK_MIN(block, n1 * pixels - p0);
+        for (int64_t g = 0; g < s->groups; g++) {
+            ck_sgemm(0, 1, (int)rows, (int)K, (int)Fg, 1.0f, dy_all + p0 * F + g * Fg, (int)F,
+                     w + g * Fg, (int)F, 0.0f, dcol, (int)K);
+            col2im_block(s, dcol, p0, rows, g, dx);
+        }
+    }
+}
+
+static void conv_data_thread(void *ctx, int thread, int nthreads) {
+    const conv_data_job *j = ctx;
+    int64_t n0, n1;
+    ck_split_range(j->s->batch, nthreads, thread, 1, &n0, &n1);
+    if (n0 < n1) conv_data_images(j->s, j->dy, j->w, j->dx, n0, n1);
+}
+
+void ck_conv2d_backward_data(const ck_conv2d_shape *s, const float *dy, const float *w,
+                             float *dx) {
+    const int64_t M = conv_rows(s), F = s->out_c, Fg = conv_fout_group(s);
+    const int64_t Cg = conv_cin_group(s), C = s->in_c;
+    if (s->batch * s->in_h * s->in_w * C == 0) return;
+    if (conv_is_pointwise(s)) {
+        for (int64_t g = 0; g < s->groups; g++)
+            ck_sgemm(0, 1, (int)M, (int)Cg, (int)Fg, 1.0f, dy + g * Fg, (int)F, w + g * Fg, (int)F,
+                     0.0f, dx + g * Cg, (int)C);
+        return;
+    }
+    int nthreads = (int)CK_MIN((int64_t)ck_num_threads(), s->batch);
+    conv_data_job j = {s, dy, w, dx, 0, s->batch};
+    if (nthreads > 1 && s->batch >= 2 * nthreads - 1) {
+        ck_parallel_run(nthreads, conv_data_thread, &j);
+    } else {
+        /* Few images: blocks in order, each GEMM threaded internally. */
+        conv_data_images(s, dy, w, dx, 0, s->batch);
+    }
+}
+
+/* ---- references: the definitions, loop by loop ---- */
+
+void ck_conv2d_forward_reference(const ck_conv2d_shape *s, const float *x, const float *w,
+                                 const float *bias, ck_activation act, float *y) {
+    const int64_t Cg = conv_cin_group(s), Fg = conv_fout_group(s), F = s->out_c;
+    for (int64_t n = 0; n < s->batch; n++)
+        for (int64_t i = 0; i < s->out_h; i++)
+            for (int64_t j = 0; j < s->out_w; j++)
+                for (int64_t f = 0; f < F; f++) {
+                    const int64_t g = f / Fg;
+                    double acc = bias ? bias[f] : 0.0;
+                    for (int a = 0; a < s->kernel_h; a++)
+                        for (int b = 0; b < s->kernel_w; b++) {
+                            int64_t ih = i * s->stride_h + a * s->dilation_h - s->pad_top;
+                            int64_t iw = j * s->stride_w + b * s->dilation_w - s->pad_left;
+                            if (ih < 0 || ih >= s->in_h || iw < 0 || iw >= s->in_w) continue;
+                            for (int64_t c = 0; c < Cg; c++)
+                                acc += (double)x[((n * s->in_h + ih) * s->in_w + iw) * s->in_c +
+                                                 g * Cg + c] *
+                                       w[((a * s->kernel_w + b) * Cg + c) * F + f];
+                        }
+                    y[((n * s->out_h + i) * s->out_w + j) * F + f] = (float)acc;
+                }
+    ck_bias_activation((int)conv_rows(s), (int)F, NULL, act, y, (int)F);
+}
+
+void ck_conv2d_backward_filter_reference(const ck_conv2d_shape *s, const float *x,
+                                         const float *dy, float *dw, float *db) {
+    const int64_t Cg = conv_cin_group(s), Fg = conv_fout_group(s), F = s->out_c;
+    for (int a = 0; a < s->kernel_h; a++)
+        for (int b = 0; b < s->kernel_w; b++)
+            for (int64_t c = 0; c < Cg; c++)
+                for (int64_t f = 0; f < F; f++) {
+                    const int64_t g = f / Fg;
+                    double acc = 0.0;
+                    for (int64_t n = 0; n < s->batch; n++)
+                        for (int64_t i = 0; i < s->out_h; i++)
+                            for (int64_t j = 0; j < s->out_w; j++) {
+                                int64_t ih = i * s->stride_h + a * s->dilation_h - s->pad_top;
+                                int64_t iw = j * s->stride_w + b * s->dilation_w - s->pad_left;
+                                if (ih < 0 || ih >= s->in_h || iw < 0 || iw >= s->in_w) continue;
+                                acc += (double)x[((n * s->in_h + ih) * s->in_w + iw) * s->in_c +
+                                                 g * Cg + c] *
+                                       dy[((n * s->out_h + i) * s->out_w + j) * F + f];
+                            }
+                    dw[((a * s->kernel_w + b) * Cg + c) * F + f] = (float)acc;
+                }
+    if (db)
+        for (int64_t f = 0; f < F; f++) {
+            double acc = 0.0;
+            for (int64_t p = 0; p < conv_rows(s); p++) acc += dy[p * F + f];
+            db[f] = (float)acc;
+        }
+}
+
+void ck_conv2d_backward_data_reference(const ck_conv2d_shape *s, const float *dy, const float *w,
+                                       float *dx) {
+    const int64_t Cg = conv_cin_group(s), Fg = conv_fout_group(s), F = s->out_c;
+    /* Gather form: for each input cell, every (output pixel, tap) that reads it. */
+    for (int64_t n = 0; n < s->batch; n++)
+        for (int64_t ih = 0; ih < s->in_h; ih++)
+            for (int64_t iw = 0; iw < s->in_w; iw++)
+                for (int64_t ci = 0; ci < s->in_c; ci++) {
+                    const int64_t g = ci / Cg, c = ci % Cg;
+                    double acc = 0.0;
+                    for (int a = 0; a < s->kernel_h; a++)
+                        for (int b = 0; b < s->kernel_w; b++) {
+                            int64_t hi = ih + s->pad_top - a * s->dilation_h;
+                            int64_t wi = iw + s->pad_left - b * s->dilation_w;
+                            if (hi < 0 || wi < 0 || hi % s->stride_h || wi % s->stride_w) continue;
+                            int64_t i = hi / s->stride_h, j = wi / s->stride_w;
+                            if (i >= s->out_h || j >= s->out_w) continue;
+                            for (int64_t f = g * Fg; f < (g + 1) * Fg; f++)
+                                acc += (double)dy[((n * s->out_h + i) * s->out_w + j) * F + f] *
+                                       w[((a * s->kernel_w + b) * Cg + c) * F + f];
+                        }
+                    dx[((n * s->in_h + ih) * s->in_w + iw) * s->in_c + ci] = (float)acc;
+                }
+}

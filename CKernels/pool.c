@@ -1,0 +1,381 @@
+/*
+ * pool.c — 2-D max and average pooling and the global poolings, channels-last (NHWC), forward
+ * and backward.
+ *
+ * Channels are the contiguous axis, so every loop's inner dimension is C: one output pixel is the
+ * element-wise max (or sum) of the window's input rows of C floats, which vectorises without
+ * shuffles. The loops are written once and compiled per ISA (as optimizer.c), so the AVX-512 and
+ * AVX2 paths are the same arithmetic as the generic one, bit for bit.
+ *
+ * Padding is explicit (top, left; the output size implies bottom and right). Padded cells never
+ * take part: a max window takes its maximum over its real cells only (−∞ padding), and an average
+ * window divides by the number of real cells (Keras's `same` average pooling).
+ *
+ * Max pooling keeps, per output element, the index ih·W + iw of the input cell that won (the
+ * first maximum in window order, as TF's CPU kernel), and the backward pass adds dy there.
+ * Backward passes scatter into dx, so the work is split over (image, channel block) pairs, which
+ * never write the same dx element.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+#pragma clang fp contract(off)
+
+#define INLINE static inline __attribute__((always_inline))
+#define POOL_CHANNEL_BLOCK 64
+
+/* Runs one body per ISA: the same loop text, compiled three times. */
+#define POOL_DISPATCH(name, job_type)                                                            \
+    static void name##_generic(const job_type *j, int64_t b, int64_t e) { name##_loop(j, b, e); } \
+    CK_TARGET_AVX2 static void name##_avx2(const job_type *j, int64_t b, int64_t e) {            \
+        name##_loop(j, b, e);                                                                    \
+    }                                                                                            \
+    CK_TARGET_AVX512 static void name##_avx512(const job_type *j, int64_t b, int64_t e) {        \
+        name##_loop(j, b, e);                                                                    \
+    }                                                                                            \
+    static void name##_range(void *ctx, int64_t b, int64_t e) {                                  \
+        switch (ck_isa_active()) {                                                               \
+        case CK_ISA_AVX512: name##_avx512(ctx, b, e); break;                                     \
+        case CK_ISA_AVX2: name##_avx2(ctx, b, e); break;                                         \
+        default: name##_generic(ctx, b, e); break;                                               \
+        }                                                                                        \
+    }
+
+typedef struct {
+    const ck_pool2d_shape *s;
+    const float *x, *dy;
+    float *y, *dx;
+    int32_t *argmax;
+    int64_t channel_blocks;
+} pool_job;
+
+/* The window of output (i, j) clipped to the image: rows [h0, h1), columns [w0, w1). */
+INLINE void pool_window(const ck_pool2d_shape *s, int64_t i, int64_t j, int64_t *h0, int64_t *h1,
+                        int64_t *w0, int64_t *w1) {
+    int64_t hs = i * s->stride_h - s->pad_top, ws = j * s->stride_w - s->pad_left;
+    *h0 = CK_MAX(hs, 0);
+    *h1 = CK_MIN(hs + s->pool_h, s->in_h);
+    *w0 = CK_MAX(ws, 0);
+    *w1 = CK_MIN(ws + s->pool_w, s->in_w);
+}
+
+/* ---- forward: items are output rows (n, i) ---- */
+
+INLINE void max_forward_loop(const pool_job *jb, int64_t begin, int64_t end) {
+    const ck_pool2d_shape *s = jb->s;
+    const int64_t C = s->channels, W = s->in_w;
+    for (int64_t item = begin; item < end; item++) {
+        const int64_t n = item / s->out_h, i = item % s->out_h;
+        const float *image = jb->x + n * s->in_h * W * C;
+        for (int64_t j = 0; j < s->out_w; j++) {
+            int64_t h0, h1, w0, w1;
+            pool_window(s, i, j, &h0, &h1, &w0, &w1);
+            float *restrict y = jb->y + ((item * s->out_w) + j) * C;
+            int32_t *restrict idx = jb->argmax ? jb->argmax + ((item * s->out_w) + j) * C : NULL;
+            const float *first = image + (h0 * W + w0) * C;
+            const int32_t first_index = (int32_t)(h0 * W + w0);
+            for (int64_t c = 0; c < C; c++) y[c] = first[c];
+            if (idx)
+                for (int64_t c = 0; c < C; c++) idx[c] = first_index;
+            for (int64_t h = h0; h < h1; h++)
+                for (int64_t w = (h == h0 ? w0 + 1 : w0); w < w1; w++) {
+                    const float *restrict v = image + (h * W + w) * C;
+                    const int32_t cell = (int32_t)(h * W + w);
+                    if (idx) {
+                        for (int64_t c = 0; c < C; c++) {
+                            const int better = v[c] > y[c];
+                            y[c] = better ? v[c] : y[c];
+                            idx[c] = better ? cell : idx[c];
+                        }
+                    } else {
+                        for (int64_t c = 0; c < C; c++) y[c] = v[c] > y[c] ? v[c] : y[c];
+                    }
+                }
+        }
+    }
+}
+POOL_DISPATCH(max_forward, pool_job)
+
+INLINE void avg_forward_loop(const pool_job *jb, int64_t begin, int64_t end) {
+    const ck_pool2d_shape *s = jb->s;
+    const int64_t C = s->channels, W = s->in_w;
+    for (int64_t item = begin; item < end; item++) {
+        const int64_t n = item / s->out_h, i = item % s->out_h;
+        const float *image = jb->x + n * s->in_h * W * C;
+        for (int64_t j = 0; j < s->out_w; j++) {
+            int64_t h0, h1, w0, w1;
+            pool_window(s, i, j, &h0, &h1, &w0, &w1);
+            float *restrict y = jb->y + ((item * s->out_w) + j) * C;
+            for (int64_t c = 0; c < C; c++) y[c] = 0.0f;
+            for (int64_t h = h0; h < h1; h++)
+                for (int64_t w = w0; w < w1; w++) {
+                    const float *restrict v = image + (h * W + w) * C;
+                    for (int64_t c = 0; c < C; c++) y[c] += v[c];
+                }
+            const float count = (float)((h1 - h0) * (w1 - w0));
+            for (int64_t c = 0; c < C; c++) y[c] = y[c] / count;
+        }
+    }
+}
+POOL_DISPATCH(avg_forward, pool_job)
+
+static int64_t pool_min_rows(const ck_pool2d_shape *s) {
+    /* about 32 K input floats per thread at least */
+    int64_t per_row = CK_MAX(s->out_w * s->pool_h * s->pool_w * s->channels, 1);
+    return 32768 / per_row + 1;
+}
+
+void ck_maxpool2d_forward(const ck_pool2d_shape *s, const float *x, float *y, int32_t *argmax) {
+    pool_job j = {.s = s, .x = x, .y = y, .argmax = argmax};
+    ck_parallel_for(s->batch * s->out_h, pool_min_rows(s), max_forward_range, &j);
+}
+
+void ck_avgpool2d_forward(const ck_pool2d_shape *s, const float *x, float *y) {
+    pool_job j = {.s = s, .x = x, .y = y};
+    ck_parallel_for(s->batch * s->out_h, pool_min_rows(s), avg_forward_range, &j);
+}
+
+/* ---- backward: items are (image, channel block) pairs, disjoint in dx ---- */
+
+INLINE void max_backward_loop(const pool_job *jb, int64_t begin, int64_t end) {
+    const ck_pool2d_shape *s = jb->s;
+    const int64_t C = s->channels, HW = s->in_h * s->in_w, P = s->out_h * s->out_w;
+    for (int64_t item = begin; item < end; item++) {
+        const int64_t n = item / jb->channel_blocks;
+        const int64_t c0 = (item % jb->channel_blocks) * POOL_CHANNEL_BLOCK;
+        const int64_t c1 = CK_MIN(c0 + POOL_CHANNEL_BLOCK, C);
+        float *dx = jb->dx + n * HW * C;
+        for (int64_t cell = 0; cell < HW; cell++)
+            for (int64_t c = c0; c < c1; c++) dx[cell * C + c] = 0.0f;
+        const float *dy = jb->dy + n * P * C;
+        const int32_t *idx = jb->argmax + n * P * C;
+        for (int64_t p = 0; p < P; p++)
+            for (int64_t c = c0; c < c1; c++) dx[(int64_t)idx[p * C + c] * C + c] += dy[p * C + c];
+    }
+}
+POOL_DISPATCH(max_backward, pool_job)
+
+INLINE void avg_backward_loop(const pool_job *jb, int64_t begin, int64_t end) {
+    const ck_pool2d_shape *s = jb->s;
+    const int64_t C = s->channels, W = s->in_w, HW = s->in_h * s->in_w;
+    for (int64_t item = begin; item < end; item++) {
+        const int64_t n = item / jb->channel_blocks;
+        const int64_t c0 = (item % jb->channel_blocks) * POOL_CHANNEL_BLOCK;
+        const int64_t c1 = CK_MIN(c0 + POOL_CHANNEL_BLOCK, C);
+        float *dx = jb->dx + n * HW * C;
+        for (int64_t cell = 0; cell < HW; cell++)
+            for (int64_t c = c0; c < c1; c++) dx[cell * C + c] = 0.0f;
+        for (int64_t i = 0; i < s->out_h; i++)
+            for (int64_t j = 0; j < s->out_w; j++) {
+                int64_t h0, h1, w0, w1;
+                pool_window(s, i, j, &h0, &h1, &w0, &w1);
+                const float count = (float)((h1 - h0) * (w1 - w0));
+                const float *restrict dy = jb->dy + ((n * s->out_h + i) * s->out_w + j) * C;
+                for (int64_t h = h0; h < h1; h++)
+                    for (int64_t w = w0; w < w1; w++) {
+                        float *restrict d = dx + (h * W + w) * C;
+                        for (int64_t c = c0; c < c1; c++) d[c] += dy[c] / count;
+                    }
+            }
+    }
+}
+POOL_DISPATCH(avg_backward, pool_job)
+
+static void pool_backward(const ck_pool2d_shape *s, pool_job *j, ck_range_body body) {
+    j->channel_blocks = (s->channels + POOL_CHANNEL_BLOCK - 1) / POOL_CHANNEL_BLOCK;
+    int64_t work = CK_MAX(s->in_h * s->in_w * CK_MIN(s->channels, POOL_CHANNEL_BLOCK), 1);
+    ck_parallel_for(s->batch * j->channel_blocks, 32768 / work + 1, body, j);
+}
+
+void ck_maxpool2d_backward(const ck_pool2d_shape *s, const float *dy, const int32_t *argmax,
+                           float *dx) {
+    pool_job j = {.s = s, .dy = dy, .dx = dx, .argmax = (int32_t *)argmax};
+    pool_backward(s, &j, max_backward_range);
+}
+
+void ck_avgpool2d_backward(const ck_pool2d_shape *s, const float *dy, float *dx) {
+    pool_job j = {.s = s, .dy = dy, .dx = dx};
+    pool_backward(s, &j, avg_backward_range);
+}
+
+/* ---- global pooling: x [N, HW, C] → y [N, C]; items are images ---- */
+
+typedef struct {
+    int64_t cells, channels;
+    const float *x, *y, *dy;
+    float *out;
+} global_job;
+
+INLINE void global_avg_forward_loop(const global_job *j, int64_t begin, int64_t end) {
+    const int64_t C = j->channels, HW = j->cells;
+    for (int64_t n = begin; n < end; n++) {
+        float *restrict y = j->out + n * C;
+        const float *x = j->x + n * HW * C;
+        for (int64_t c = 0; c < C; c++) y[c] = 0.0f;
+        for (int64_t p = 0; p < HW; p++)
+            for (int64_t c = 0; c < C; c++) y[c] += x[p * C + c];
+        for (int64_t c = 0; c < C; c++) y[c] = y[c] / (float)HW;
+    }
+}
+POOL_DISPATCH(global_avg_forward, global_job)
+
+INLINE void global_max_forward_loop(const global_job *j, int64_t begin, int64_t end) {
+    const int64_t C = j->channels, HW = j->cells;
+    for (int64_t n = begin; n < end; n++) {
+        float *restrict y = j->out + n * C;
+        const float *x = j->x + n * HW * C;
+        for (int64_t c = 0; c < C; c++) y[c] = -INFINITY;
+        for (int64_t p = 0; p < HW; p++)
+            for (int64_t c = 0; c < C; c++) y[c] = x[p * C + c] > y[c] ? x[p * C + c] : y[c];
+    }
+}
+POOL_DISPATCH(global_max_forward, global_job)
+
+/* dx = dy / HW broadcast over the cells (TF's mean gradient). */
+INLINE void global_avg_backward_loop(const global_job *j, int64_t begin, int64_t end) {
+    const int64_t C = j->channels, HW = j->cells;
+    for (int64_t n = begin; n < end; n++) {
+        const float *restrict dy = j->dy + n * C;
+        float *restrict dx = j->out + n * HW * C;
+        for (int64_t p = 0; p < HW; p++)
+            for (int64_t c = 0; c < C; c++) dx[p * C + c] = dy[c] / (float)HW;
+    }
+}
+POOL_DISPATCH(global_avg_backward, global_job)
+
+/* TF's reduce_max gradient: dy shared equally by every cell equal to the maximum. */
+INLINE void global_max_backward_loop(const global_job *j, int64_t begin, int64_t end) {
+    const int64_t C = j->channels, HW = j->cells;
+    float ties[POOL_CHANNEL_BLOCK];
+    for (int64_t n = begin; n < end; n++) {
+        const float *x = j->x + n * HW * C, *y = j->y + n * C, *dy = j->dy + n * C;
+        float *dx = j->out + n * HW * C;
+        for (int64_t c0 = 0; c0 < C; c0 += POOL_CHANNEL_BLOCK) {
+            const int64_t cb = CK_MIN(POOL_CHANNEL_BLOCK, C - c0);
+            for (int64_t c = 0; c < cb; c++) ties[c] = 0.0f;
+            for (int64_t p = 0; p < HW; p++)
+                for (int64_t c = 0; c < cb; c++)
+                    ties[c] += x[p * C + c0 + c] == y[c0 + c] ? 1.0f : 0.0f;
+            for (int64_t c = 0; c < cb; c++) ties[c] = dy[c0 + c] / ties[c];
+            for (int64_t p = 0; p < HW; p++)
+                for (int64_t c = 0; c < cb; c++)
+                    dx[p * C + c0 + c] = x[p * C + c0 + c] == y[c0 + c] ? ties[c] : 0.0f;
+        }
+    }
+}
+POOL_DISPATCH(global_max_backward, global_job)
+
+static int64_t global_min_images(int64_t cells, int64_t channels) {
+    return 32768 / CK_MAX(cells * channels, 1) + 1;
+}
+
+void ck_global_avgpool2d_forward(int64_t batch, int64_t cells, int64_t channels, const float *x,
+                                 float *y) {
+    global_job j = {cells, channels, x, NULL, NULL, y};
+    ck_parallel_for(batch, global_min_images(cells, channels), global_avg_forward_range, &j);
+}
+
+void ck_global_maxpool2d_forward(int64_t batch, int64_t cells, int64_t channels, const float *x,
+                                 float *y) {
+    global_job j = {cells, channels, x, NULL, NULL, y};
+    ck_parallel_for(batch, global_min_images(cells, channels), global_max_forward_range, &j);
+}
+
+void ck_global_avgpool2d_backward(int64_t batch, int64_t cells, int64_t channels,
+                                  const float *dy, float *dx) {
+    global_job j = {cells, channels, NULL, NULL, dy, dx};
+    ck_parallel_for(batch, global_min_images(cells, channels), global_avg_backward_range, &j);
+}
+
+void ck_global_maxpool2d_backward(int64_t batch, int64_t cells, int64_t channels, const float *x,
+                                  const float *y, const float *dy, float *dx) {
+    global_job j = {cells, channels, x, y, dy, dx};
+    ck_parallel_for(batch, global_min_images(cells, channels), global_max_backward_range, &j);
+}
+
+/* ---- references: one output element at a time ---- */
+
+void ck_maxpool2d_forward_reference(const ck_pool2d_shape *s, const float *x, float *y,
+                                    int32_t *argmax) {
+    const int64_t C = s->channels;
+    for (int64_t n = 0; n < s->batch; n++)
+        for (int64_t i = 0; i < s->out_h; i++)
+            for (int64_t j = 0; j < s->out_w; j++)
+                for (int64_t c = 0; c < C; c++) {
+                    float best = -INFINITY;
+                    int32_t where = -1;
+                    for (int a = 0; a < s->pool_h; a++)
+                        for (int b = 0; b < s->pool_w; b++) {
+                            int64_t h = i * s->stride_h + a - s->pad_top;
+                            int64_t w = j * s->stride_w + b - s->pad_left;
+                            if (h < 0 || h >= s->in_h || w < 0 || w >= s->in_w) continue;
+                            float v = x[((n * s->in_h + h) * s->in_w + w) * C + c];
+                            if (where < 0 || v > best) {
+                                best = v;
+                                where = (int32_t)(h * s->in_w + w);
+                            }
+                        }
+                    int64_t o = ((n * s->out_h + i) * s->out_w + j) * C + c;
+                    y[o] = best;
+                    if (argmax) argmax[o] = where;
+                }
+}
+
+void ck_avgpool2d_forward_reference(const ck_pool2d_shape *s, const float *x, float *y) {
+    const int64_t C = s->channels;
+    for (int64_t n = 0; n < s->batch; n++)
+        for (int64_t i = 0; i < s->out_h; i++)
+            for (int64_t j = 0; j < s->out_w; j++)
+                for (int64_t c = 0; c < C; c++) {
+                    float sum = 0.0f;
+                    int count = 0;
+                    for (int a = 0; a < s->pool_h; a++)
+                        for (int b = 0; b < s->pool_w; b++) {
+                            int64_t h = i * s->stride_h + a - s->pad_top;
+                            int64_t w = j * s->stride_w + b - s->pad_left;
+                            if (h < 0 || h >= s->in_h || w < 0 || w >= s->in_w) continue;
+                            sum += x[((n * s->in_h + h) * s->in_w + w) * C + c];
+                            count++;
+                        }
+                    y[((n * s->out_h + i) * s->out_w + j) * C + c] = sum / (float)count;
+                }
+}
+
+void ck_maxpool2d_backward_reference(const ck_pool2d_shape *s, const float *dy,
+                                     const int32_t *argmax, float *dx) {
+    const int64_t C = s->channels, HW = s->in_h * s->in_w, P = s->out_h * s->out_w;
+    memset(dx, 0, (size_t)(s->batch * HW * C) * sizeof(float));
+    for (int64_t n = 0; n < s->batch; n++)
+        for (int64_t p = 0; p < P; p++)
+            for (int64_t c = 0; c < C; c++) {
+                int64_t o = (n * P + p) * C + c;
+                dx[(n * HW + argmax[o]) * C + c] += dy[o];
+            }
+}
+
+void ck_avgpool2d_backward_reference(const ck_pool2d_shape *s, const float *dy, float *dx) {
+    const int64_t C = s->channels;
+    memset(dx, 0, (size_t)(s->batch * s->in_h * s->in_w * C) * sizeof(float));
+    for (int64_t n = 0; n < s->batch; n++)
+        for (int64_t i = 0; i < s->out_h; i++)
+            for (int64_t j = 0; j < s->out_w; j++) {
+                int count = 0;
+                for (int a = 0; a < s->pool_h; a++)
+                    for (int b = 0; b < s->pool_w; b++) {
+                        int64_t h = i * s->stride_h + a - s->pad_top;
+                        int64_t w = j * s->stride_w + b - s->pad_left;
+                        count += h >= 0 && h < s->in_h && w >= 0 && w < s->in_w;
+                    }
+                for (int a = 0; a < s->pool_h; a++)
+                    for (int b = 0; b < s->pool_w; b++) {
+                        int64_t h = i * s->stride_h + a - s->pad_top;
+                        int64_t w = j * s->stride_w + b - s->pad_left;
+                        if (h < 0 || h >= s->in_h || w < 0 || w >= s->in_w) continue;
+                        for (int64_t c = 0; c < C; c++)
+                            dx[((n * s->in_h + h) * s->in_w + w) * C + c] +=
+                                dy[((n * s->out_h + i) * s->out_w + j) * C + c] / (float)count;
+                    }
+            }
+}

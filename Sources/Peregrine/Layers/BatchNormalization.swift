@@ -1,0 +1,182 @@
+import CKernels
+
+/// Normalises each feature of the last axis over the batch: Keras's `BatchNormalization`
+/// (`axis=-1`, statistics over every other axis — (N, H, W) for images).
+///
+/// Training (`training: true` on a trainable layer) normalises with the batch mean and BIASED
+/// variance and moves the moving statistics Keras's way, `moving = moving·momentum +
+/// batch·(1 − momentum)`; otherwise (inference, or a frozen layer) it uses the moving statistics
+/// and changes nothing. The arithmetic is TensorFlow's:
+/// `inv = rsqrt(var + ε)·gamma; y = x·inv + (beta − mean·inv)`. Statistics and normalisation run
+/// in one fused C kernel; the backward pass is one reduction and one element-wise pass.
+///
+/// Weights, in Keras's order: `gamma` (ones, trainable, without `scale: false`), `beta` (zeros,
+/// trainable, without `center: false`), `moving_mean` (zeros) and `moving_variance` (ones),
+/// both non-trainable.
+///
+/// ```swift
+/// let bn = BatchNormalization()
+/// let y = try bn(try Tensor.randomUniform([32, 14, 14, 64]), training: true)
+/// bn.weights.map(\.name)   // ["gamma", "beta", "moving_mean", "moving_variance"]
+/// ```
+public final class BatchNormalization: Layer, @unchecked Sendable {
+    /// The normalised axis; only the last (`-1`, or its positive index) is supported.
+    public let axis: Int
+    /// The weight of the old value in the moving statistics' update.
+    public let momentum: Float
+    /// Added to the variance before the square root.
+    public let epsilon: Float
+    /// Whether there is a learned offset `beta`.
+    public let center: Bool
+    /// Whether there is a learned scale `gamma`.
+    public let scale: Bool
+    let betaInitializer: Initializer
+    let gammaInitializer: Initializer
+    let movingMeanInitializer: Initializer
+    let movingVarianceInitializer: Initializer
+
+    /// `[features]` scale, after build (nil with `scale: false`).
+    public private(set) var gamma: Variable?
+    /// `[features]` offset, after build (nil with `center: false`).
+    public private(set) var beta: Variable?
+    /// `[features]` moving mean, after build.
+    public private(set) var movingMean: Variable?
+    /// `[features]` moving variance, after build.
+    public private(set) var movingVariance: Variable?
+
+    /// Keras's `BatchNormalization(axis=-1, momentum=0.99, epsilon=1e-3, center=True,
+    /// scale=True, beta_initializer="zeros", gamma_initializer="ones",
+    /// moving_mean_initializer="zeros", moving_variance_initializer="ones")`.
+    ///
+    /// ```swift
+    /// let bn = BatchNormalization(momentum: 0.9, epsilon: 1e-5)
+    /// ```
+    public init(
+        axis: Int = -1, momentum: Float = 0.99, epsilon: Float = 1e-3, center: Bool = true,
+        scale: Bool = true, betaInitializer: Initializer = .zeros, gammaInitializer: Initializer = .ones,
+        movingMeanInitializer: Initializer = .zeros, movingVarianceInitializer: Initializer = .ones,
+        name: String? = nil
+    ) {
+        self.axis = axis
+        self.momentum = momentum
+        self.epsilon = epsilon
+        self.center = center
+        self.scale = scale
+        self.betaInitializer = betaInitializer
+        self.gammaInitializer = gammaInitializer
+        self.movingMeanInitializer = movingMeanInitializer
+        self.movingVarianceInitializer = movingVarianceInitializer
+        super.init(name: name)
+    }
+
+    override public class var kerasClassName: String { "BatchNormalization" }
+
+    override public func build(inputShapes: [[Int]]) throws {
+        guard inputShapes.count == 1, let features = inputShapes[0].last else {
+            throw PeregrineError.invalidArgument(
+                operation: name, expected: "one input of rank >= 2 ([batch, …, features])",
+                actual: "per-sample shapes \(inputShapes)")
+        }
+        // `axis` counts the batch axis, as Keras's does.
+        let rank = inputShapes[0].count + 1
+        guard axis == -1 || axis == rank - 1 else {
+            throw PeregrineError.invalidArgument(
+                operation: name, expected: "axis -1 (the last axis, \(rank - 1))", actual: "axis \(axis)")
+        }
+        if scale { gamma = try addWeight("gamma", shape: [features], initializer: gammaInitializer) }
+        if center { beta = try addWeight("beta", shape: [features], initializer: betaInitializer) }
+        movingMean = try addWeight("moving_mean", shape: [features], initializer: movingMeanInitializer, trainable: false)
+        movingVariance = try addWeight(
+            "moving_variance", shape: [features], initializer: movingVarianceInitializer, trainable: false)
+    }
+
+    override public func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
+        let x = inputs[0]
+        guard let movingMean, let movingVariance else {
+            throw PeregrineError.invalidArgument(operation: name, expected: "a built layer", actual: "unbuilt")
+        }
+        let features = movingMean.shape[0]
+        guard x.rank >= 2, x.shape.last == features else {
+            throw PeregrineError.shapeMismatch(operation: name, expected: [-1, features], actual: x.shape)
+        }
+        let g = gamma?.value, b = beta?.value
+        if training && trainable {
+            let (y, mean, variance) = BatchNormalization.normalizeWithBatchStatistics(
+                x, gamma: g, beta: b, epsilon: epsilon, name: name)
+            // Keras computes 1 − momentum in double from the decimal it was given, then rounds it
+            // to float: the shortest decimal of the Float recovers that decimal (0.99, not
+            // 0.9900000095…).
+            let decimal = Double("\(momentum)") ?? Double(momentum)
+            let oneMinusMomentum = Float(1.0 - decimal)
+            movingMean.updateInPlace { mm in
+                movingVariance.updateInPlace { mv in
+                    ck_batchnorm_update_moving(
+                        Int64(features), momentum, oneMinusMomentum, mean.pointer, variance.pointer, mm, mv)
+                }
+            }
+            return [y]
+        }
+        return [BatchNormalization.normalize(
+            x, gamma: g, beta: b, mean: movingMean.value, variance: movingVariance.value,
+            epsilon: epsilon, name: name)]
+    }
+
+    /// Training mode as one recorded operation; also returns the batch mean and variance.
+    static func normalizeWithBatchStatistics(
+        _ x: Tensor, gamma: Tensor?, beta: Tensor?, epsilon: Float, name: String
+    ) -> (Tensor, mean: Tensor, variance: Tensor) {
+        let features = x.shape.last!
+        let rows = x.scalarCount / Swift.max(features, 1)
+        let y = Tensor(uninitializedShape: x.shape)
+        let mean = Tensor(uninitializedShape: [features])
+        let variance = Tensor(uninitializedShape: [features])
+        ck_batchnorm_forward_training(
+            Int64(rows), Int64(features), x.pointer, gamma.map { UnsafePointer($0.pointer) },
+            beta.map { UnsafePointer($0.pointer) }, epsilon, 0, y.pointer, mean.pointer, variance.pointer)
+        let recorded = record(
+            y, x: x, gamma: gamma, beta: beta, mean: mean, variance: variance, epsilon: epsilon,
+            training: true, name: name)
+        return (recorded, mean, variance)
+    }
+
+    /// Inference mode (given statistics, treated as constants) as one recorded operation.
+    static func normalize(
+        _ x: Tensor, gamma: Tensor?, beta: Tensor?, mean: Tensor, variance: Tensor, epsilon: Float,
+        name: String
+    ) -> Tensor {
+        let features = x.shape.last!
+        let rows = x.scalarCount / Swift.max(features, 1)
+        let y = Tensor(uninitializedShape: x.shape)
+        ck_batchnorm_forward_inference(
+            Int64(rows), Int64(features), x.pointer, gamma.map { UnsafePointer($0.pointer) },
+            beta.map { UnsafePointer($0.pointer) }, mean.pointer, variance.pointer, epsilon, 0, y.pointer)
+        return record(
+            y, x: x, gamma: gamma, beta: beta, mean: mean, variance: variance, epsilon: epsilon,
+            training: false, name: name)
+    }
+
+    /// Attaches the backward pass: dx, dgamma, dbeta from one fused kernel.
+    private static func record(
+        _ y: Tensor, x: Tensor, gamma: Tensor?, beta: Tensor?, mean: Tensor, variance: Tensor,
+        epsilon: Float, training: Bool, name: String
+    ) -> Tensor {
+        var inputs = [x]
+        if let gamma { inputs.append(gamma) }
+        if let beta { inputs.append(beta) }
+        return y.recorded(name, inputs: inputs) { g in
+            let features = x.shape.last!
+            let rows = x.scalarCount / Swift.max(features, 1)
+            let dx = Tensor(uninitializedShape: x.shape)
+            let dgamma = gamma == nil ? nil : Tensor(uninitializedShape: [features])
+            let dbeta = beta == nil ? nil : Tensor(uninitializedShape: [features])
+            ck_batchnorm_backward(
+                Int64(rows), Int64(features), x.pointer, g.pointer, nil, mean.pointer, variance.pointer,
+                gamma.map { UnsafePointer($0.pointer) }, epsilon, training ? 1 : 0, dx.pointer,
+                dgamma?.pointer, dbeta?.pointer)
+            var grads: [Tensor?] = [dx]
+            if let dgamma { grads.append(dgamma) }
+            if let dbeta { grads.append(dbeta) }
+            return grads
+        }
+    }
+}
