@@ -3,28 +3,36 @@
  *
  *   C[m×n] = act(alpha · op(A)[m×k] · op(B)[k×n] + beta · C + bias[n]),   all row-major.
  *
+ * Orientation. C is row-major, so the micro-kernels (gemm_avx512.c 12×32, gemm_avx2.c 6×16,
+ * gemm_generic.c 4×16) vectorise along N and broadcast A. In BLIS's terms A is the broadcast
+ * side (its MR×kc sliver stays in L1) and B the vector side (its kc×nc block stays in L2).
+ *
+ * Loops of one thread's block of C:
+ *   ic over M in steps of mc          A block mc×kc, packed into MR-row slivers when reused
+ *    pc over K in steps of kc         first block applies beta, the last one bias + act
+ *     jc over N in steps of nc        B block kc×nc: packed into NR-wide panels, or in place
+ *      ir over the block, MR rows     A sliver MR×kc: reused from L1 across the jr loop
+ *       jr over the block, NR cols    micro-kernel on one MR×NR tile of C
+ * Blocks are balanced (k = 784 runs as 2×392, not 384 + 384 + 16), so no block is a thin sliver
+ * that pays a whole C load/store for a few k-steps.
+ *
+ * What is packed. Packing is a pass over memory; it pays only for data reused many times.
+ *   - A is packed only when its slivers meet more than one B block (this thread's N > nc, i.e.
+ *     the big squares). Otherwise it is read in place: row-major A through the micro-kernel's
+ *     row-pointer variant, transposed A directly as k-major slivers (the small-matrix path: the
+ *     NN layers' M = 128 and the convolutions' N = 64 never copy A). A ragged last sliver (fewer
+ *     than MR rows) is copied, so no kernel reads past A.
+ *   - Untransposed B is read in place (masked loads at the N edge), except a block that spans
+ *     more than half the L2 and is reused by a tall M: kc rows of a power-of-two ldb map to a few
+ *     L2 sets and evict each other. Bᵀ is always packed (8×8 register transposes).
+ *
  * Threads. C is cut into a tm×tn grid of blocks, one per thread, each computed independently
- * (its own packing, no barriers). The grid minimises the padded tile work per thread, so a short
- * M (M = 128 in a Dense layer) is split along N and both cores stay busy; ties go to M, where
- * each thread then packs the whole B block — cheap against the 2·(m/tm) flops it feeds per float.
+ * (its own packing, no barriers). The grid minimises the padded tile work of the busiest thread,
+ * so a short M (M = 128 in a Dense layer) is split along N and both cores stay busy; ties go to
+ * the split that streams less of A and B. Products under ~10^6 flops stay on the calling thread.
  *
- * Loops of one thread's block (the micro-kernel vectorises along N and broadcasts A, see
- * gemm_internal.h):
- *   ic over M in steps of mc           A block mc×kc (packed only when reused enough)
- *    pc over K in steps of kc          first block applies beta, the last one bias + act
- *     jc over N in steps of nc         pack B block kc×nc into NR-wide panels (L2-resident)
- *      ir over the block in MR rows    A sliver MR×kc: reused from L1 across the jr loop
- *       jr over the block in NR cols   micro-kernel on one MR×NR tile of C
- *
- * The small-matrix path. Packing A costs one pass over A per B block; it pays only when a sliver
- * is reused across many B panels. When this thread's N range fits one B block (the NN layers'
- * N = 10..512, the convolutions' N = 64) A is read in place: row-major A through the micro-kernel's
- * row-pointer variant, transposed A directly as k-major slivers. Only a ragged last sliver (fewer
- * than MR rows) is copied, zero-padded, so no kernel reads outside A.
- *
- * Edges. B panels are zero-padded to NR, so the micro-kernel's loads never need masks; short
- * tiles store under lane masks, and a tile of at most one vector width (N = 10) runs a
- * one-vector variant instead of wasting the second.
+ * Edges. Short tiles store under lane masks; a tile of at most one vector width (N = 10) runs a
+ * one-vector kernel, and an edge sliver of ≤ 4 or ≤ 8 rows a 4- or 8-row kernel.
  *
  * Packing buffers are thread-local and grow on demand (64-byte aligned): no malloc per call in
  * the steady state, and two user threads may call ck_sgemm at once.
@@ -40,26 +48,10 @@
 
 /* Untransposed B is read in place, not packed, when its block spans at most this many floats
  * (1 MiB, half the L2) or when at most this many rows of C reuse it. */
-#ifndef B_IN_PLACE_SPAN
 #define B_IN_PLACE_SPAN (256 * 1024)
-#endif
-#ifndef B_IN_PLACE_ROWS
 #define B_IN_PLACE_ROWS 256
-#endif
-
 
 static const ck_gemm_kernels *active_kernels(void) {
-#ifdef CK_GEMM_TUNING
-    static ck_gemm_kernels tuned;
-    const ck_gemm_kernels *base = ck_isa_active() == CK_ISA_AVX512 ? &ck_gemm_kernels_avx512
-                                  : ck_isa_active() == CK_ISA_AVX2 ? &ck_gemm_kernels_avx2
-                                                                   : &ck_gemm_kernels_generic;
-    tuned = *base;
-    if (getenv("KC")) tuned.kc = atoi(getenv("KC"));
-    if (getenv("NC")) tuned.nc = atoi(getenv("NC"));
-    if (getenv("MC")) tuned.mc = atoi(getenv("MC"));
-    return &tuned;
-#endif
     switch (ck_isa_active()) {
     case CK_ISA_AVX512: return &ck_gemm_kernels_avx512;
     case CK_ISA_AVX2: return &ck_gemm_kernels_avx2;

@@ -1,16 +1,18 @@
 /*
  * gemm_avx512.c — the AVX-512 SGEMM micro-kernel: a 12×32 tile of C in 24 zmm accumulators.
  *
- * Per k-step: two 16-float loads of the packed B panel, twelve broadcasts of A, 24 FMAs. 24
- * independent accumulators cover the FMA latency (4 cycles) on two FMA ports with room to spare,
- * and 14 loads per 24 FMAs stay well inside the load ports' budget. The remaining 8 zmm registers
- * hold the two B vectors and the broadcasts.
+ * Per k-step: two 16-float loads of B, twelve broadcasts of A, 24 FMAs. 24 independent
+ * accumulators cover the FMA latency (4 cycles) on two FMA ports with room to spare, and 14 loads
+ * per 24 FMAs stay inside the load ports' budget. The other 8 zmm registers hold the two B
+ * vectors and the broadcasts. Measured here: ~90% of the FMA peak with operands in L1.
  *
- * One body, specialised by the compiler (always_inline + constant arguments) four ways:
- *   nv  = 2 or 1 live vectors across N (a tile of at most 16 columns, e.g. N = 10, costs half),
- *   A layout k-major (packed or transposed: 12 contiguous floats per k-step) or row-major (A read
- *   in place, one row pointer per tile row: the small-matrix path that does not pack A).
- * The N edge is a lane mask on the C load/store (packed B is zero-padded, so its loads need none).
+ * One body, specialised by the compiler (always_inline + constant arguments):
+ *   nv   = 2 or 1 live vectors across N (a tile of at most 16 columns, e.g. N = 10, costs half),
+ *   rows = 12, 8 or 4 computed rows (an edge sliver of M = 64 or 128 does not pay for 12),
+ *   A k-major (packed, or transposed in memory: 12 contiguous floats per k-step) or row-major
+ *   (A read in place, one base pointer per three rows: the small-matrix path).
+ * The N edge is a lane mask, on the B loads (B may be read in place, so no lane past n is
+ * touched; a masked load costs what a load costs here) and on the C load/store.
  * The epilogue — alpha, beta (C not read when beta == 0), bias, ReLU — is fused into the store.
  */
 #include "gemm_internal.h"
@@ -87,10 +89,6 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
         const int prefetch_a = cs != MR;
         for (int p = 0; p < kc; p++) {
             if (prefetch_a) _mm_prefetch((const char *)(a + 8 * cs), _MM_HINT_T0);
-#ifdef PF_B
-            _mm_prefetch((const char *)(b + PF_B), _MM_HINT_T0);
-            _mm_prefetch((const char *)(b + PF_B + 16), _MM_HINT_T0);
-#endif
             __m512 b0 = _mm512_maskz_loadu_ps(b0_mask, b);
             __m512 b1 = nv > 1 ? _mm512_maskz_loadu_ps(last_mask, b + 16) : b0;
 #pragma clang loop unroll(full)

@@ -4,7 +4,7 @@
  *
  * Orientation. C is row-major, so the micro-kernel vectorises along N (a row of C is contiguous)
  * and broadcasts elements of A: an MR×NR tile of C lives in MR·(NR/lanes) vector registers, and
- * one k-step is NR/lanes vector loads of packed B, MR broadcasts of A and MR·NR/lanes FMAs.
+ * one k-step is NR/lanes vector loads of B, MR broadcasts of A and MR·NR/lanes FMAs.
  */
 #ifndef CKERNELS_GEMM_INTERNAL_H
 #define CKERNELS_GEMM_INTERNAL_H
@@ -19,8 +19,9 @@
  * ("k-major", MR contiguous floats per k-step); untransposed A read in place has a_cs == 1
  * ("row-major", one row of A per tile row). Row-major A is only passed with m == MR rows
  * present in memory; a k-major sliver always has MR readable rows (padded when packed).
- * B is kc rows of NR floats, b_rs apart: a packed panel (b_rs == NR, zero-padded beyond n) or,
- * for small products, op(B) = B read in place (b_rs == ldb; lanes beyond n are masked off).
+ * B is kc rows of NR floats, b_rs apart: a packed panel (b_rs == NR, 64-byte aligned,
+ * zero-padded beyond n) or op(B) = B read in place (b_rs == ldb, any alignment; the kernel must
+ * not read lanes beyond n, it masks them).
  * beta == 0 never reads C. bias (already offset to the tile's first column, or NULL) and act are
  * applied only when the driver passes them, i.e. on the last KC block of the k loop. */
 typedef struct {
