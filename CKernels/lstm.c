@@ -1,0 +1,303 @@
+/*
+ * lstm.c — Keras's LSTM over a whole sequence, forward and backward through time.
+ *
+ * Step (Keras, gates in the order i, f, c, o along the last axis of every weight):
+ *   z = x_t·W + h·U + b                  z: [B, 4u], W: [in, 4u], U: [u, 4u], b: [4u]
+ *   i = σ(z_i), f = σ(z_f), g = tanh(z_c), o = σ(z_o)
+ *   c = f·c + i·g,  h = o·tanh(c)
+ *
+ * The oneDNN design (see rnn_common.h for the time-major layout):
+ *   forward   ONE GEMM for every step's input projection, Z = xt·W + b  ([T·B, in]·[in, 4u]);
+ *             per step ONE recurrent GEMM accumulated into that step's slice (beta = 1),
+ *             Z_s += h_{s}·U, then ONE fused pass over the step's rows: activate the gates in
+ *             place, update c, h, and write h to the caller's sequence output.
+ *   backward  per step ONE fused pass turning dh, dc into dZ_s (and the next dc), and ONE GEMM
+ *             dh = dZ_s·Uᵀ; then the big GEMMs over all steps: dx = dZ·Wᵀ, dW = xtᵀ·dZ,
+ *             dU = h_prevᵀ·dZ, and db = column sums of dZ.
+ * What backward needs is saved by forward in one caller-owned buffer (ck_lstm_saved_size):
+ *   xt [T, B, in] | gates [T, B, 4u] (activated) | h [T+1, B, u] | c [T+1, B, u] | tanh(c) [T, B, u]
+ * Saving tanh(c) makes the backward pass transcendental-free.
+ *
+ * The gate passes run row by row (one row of 4u floats sits in L1) and split the batch rows over
+ * threads; the activations are vmath.h's vector sigmoid/tanh on the AVX paths.
+ */
+#include "rnn_common.h"
+
+#include <math.h>
+#include <string.h>
+
+#pragma clang fp contract(off)
+
+typedef struct {
+    int64_t b, t, in, u;
+} lstm_dims;
+
+static lstm_dims dims(int batch, int steps, int input_size, int units) {
+    return (lstm_dims){batch, steps, input_size, units};
+}
+
+int64_t ck_lstm_saved_size(int batch, int steps, int input_size, int units) {
+    lstm_dims d = dims(batch, steps, input_size, units);
+    return d.t * d.b * d.in + d.t * d.b * 4 * d.u + 2 * (d.t + 1) * d.b * d.u + d.t * d.b * d.u;
+}
+
+int64_t ck_lstm_backward_scratch_size(int batch, int steps, int input_size, int units) {
+    lstm_dims d = dims(batch, steps, input_size, units);
+    return d.t * d.b * 4 * d.u + d.t * d.b * d.in + 2 * d.b * d.u;
+}
+
+/* The saved buffer's parts. */
+typedef struct {
+    float *xt, *gates, *h, *c, *tc;
+} lstm_saved;
+
+static lstm_saved saved_parts(lstm_dims d, float *saved) {
+    lstm_saved p;
+    p.xt = saved;
+    p.gates = p.xt + d.t * d.b * d.in;
+    p.h = p.gates + d.t * d.b * 4 * d.u;
+    p.c = p.h + (d.t + 1) * d.b * d.u;
+    p.tc = p.c + (d.t + 1) * d.b * d.u;
+    return p;
+}
+
+/* ---- forward ---- */
+
+typedef struct {
+    lstm_dims d;
+    int64_t s;
+    rnn_act_row_fn act;
+    float *gates;        /* [B, 4u] of step s: pre-activations in, gates out */
+    const float *c_prev; /* [B, u] */
+    float *c, *tc, *h;   /* [B, u] of step s */
+    float *y;            /* [B, T, u] or NULL */
+} lstm_step_job;
+
+static void lstm_forward_rows(void *ctx, int64_t b0, int64_t b1) {
+    const lstm_step_job *j = ctx;
+    const int64_t u = j->d.u;
+    for (int64_t b = b0; b < b1; b++) {
+        float *z = j->gates + b * 4 * u;
+        j->act(CK_ACT_SIGMOID, (int)(2 * u), z); /* i, f */
+        j->act(CK_ACT_TANH, (int)u, z + 2 * u);  /* g */
+        j->act(CK_ACT_SIGMOID, (int)u, z + 3 * u); /* o */
+        const float *restrict ig = z, *restrict fg = z + u, *restrict gg = z + 2 * u,
+                              *restrict og = z + 3 * u, *restrict cp = j->c_prev + b * u;
+        float *restrict c = j->c + b * u, *restrict tc = j->tc + b * u, *restrict h = j->h + b * u;
+        for (int64_t k = 0; k < u; k++) {
+            float cn = fg[k] * cp[k] + ig[k] * gg[k];
+            c[k] = cn;
+            tc[k] = cn;
+        }
+        j->act(CK_ACT_TANH, (int)u, tc);
+        for (int64_t k = 0; k < u; k++) h[k] = og[k] * tc[k];
+        if (j->y) memcpy(j->y + (b * j->d.t + j->s) * u, h, (size_t)u * sizeof(float));
+    }
+}
+
+void ck_lstm_forward(int batch, int steps, int input_size, int units, int go_backwards,
+                     const float *x, const float *kernel, const float *recurrent_kernel,
+                     const float *bias, const float *h0, const float *c0, float *saved,
+                     float *y_seq, float *h_last, float *c_last) {
+    lstm_dims d = dims(batch, steps, input_size, units);
+    lstm_saved p = saved_parts(d, saved);
+    const int64_t bu = d.b * d.u, g = 4 * d.u;
+    rnn_gather_steps(batch, steps, input_size, go_backwards, x, p.xt);
+    if (h0) memcpy(p.h, h0, (size_t)bu * sizeof(float)); else memset(p.h, 0, (size_t)bu * sizeof(float));
+    if (c0) memcpy(p.c, c0, (size_t)bu * sizeof(float)); else memset(p.c, 0, (size_t)bu * sizeof(float));
+    /* Z = xt·W + b for every step at once */
+    ck_sgemm_bias_act(0, 0, (int)(d.t * d.b), (int)g, input_size, 1.0f, p.xt, CK_MAX(input_size, 1),
+                      kernel, (int)g, 0.0f, p.gates, (int)g, bias, CK_ACT_IDENTITY);
+    lstm_step_job j = {.d = d, .act = rnn_act_row_for(ck_isa_active()), .y = y_seq};
+    for (int64_t s = 0; s < d.t; s++) {
+        j.s = s;
+        j.gates = p.gates + s * d.b * g;
+        j.c_prev = p.c + s * bu;
+        j.c = p.c + (s + 1) * bu;
+        j.h = p.h + (s + 1) * bu;
+        j.tc = p.tc + s * bu;
+        /* Z_s += h_{s}·U */
+        ck_sgemm(0, 0, batch, (int)g, units, 1.0f, p.h + s * bu, units, recurrent_kernel, (int)g,
+                 1.0f, j.gates, (int)g);
+        ck_parallel_for(d.b, rnn_min_rows(g), lstm_forward_rows, &j);
+    }
+    if (h_last) memcpy(h_last, p.h + d.t * bu, (size_t)bu * sizeof(float));
+    if (c_last) memcpy(c_last, p.c + d.t * bu, (size_t)bu * sizeof(float));
+}
+
+/* ---- backward ---- */
+
+typedef struct {
+    lstm_dims d;
+    int64_t s;
+    const float *gates, *c_prev, *tc; /* of step s */
+    const float *dy;                  /* [B, T, u] or NULL */
+    float *dh, *dc;                   /* [B, u]: in, the gradients reaching step s; dc out: to step s−1 */
+    float *dz;                        /* [B, 4u] of step s */
+} lstm_backward_job;
+
+static void lstm_backward_rows(void *ctx, int64_t b0, int64_t b1) {
+    const lstm_backward_job *j = ctx;
+    const int64_t u = j->d.u;
+    for (int64_t b = b0; b < b1; b++) {
+        const float *restrict z = j->gates + b * 4 * u, *restrict cp = j->c_prev + b * u,
+                              *restrict tc = j->tc + b * u;
+        const float *restrict dy = j->dy ? j->dy + (b * j->d.t + j->s) * u : NULL;
+        float *restrict dh = j->dh + b * u, *restrict dc = j->dc + b * u, *restrict dz = j->dz + b * 4 * u;
+        for (int64_t k = 0; k < u; k++) {
+            float i = z[k], f = z[u + k], g = z[2 * u + k], o = z[3 * u + k], t = tc[k];
+            float dht = dy ? dh[k] + dy[k] : dh[k];
+            float dct = dc[k] + dht * o * (1.0f - t * t);
+            float d_o = dht * t;
+            float d_i = dct * g, d_f = dct * cp[k], d_g = dct * i;
+            dc[k] = dct * f;
+            dz[k] = d_i * i * (1.0f - i);
+            dz[u + k] = d_f * f * (1.0f - f);
+            dz[2 * u + k] = d_g * (1.0f - g * g);
+            dz[3 * u + k] = d_o * o * (1.0f - o);
+        }
+    }
+}
+
+void ck_lstm_backward(int batch, int steps, int input_size, int units, int go_backwards,
+                      const float *kernel, const float *recurrent_kernel, const float *saved,
+                      const float *dy_seq, const float *dh_last, const float *dc_last,
+                      float *scratch, float *dx, float *dkernel, float *drecurrent_kernel,
+                      float *dbias, float *dh0, float *dc0) {
+    lstm_dims d = dims(batch, steps, input_size, units);
+    lstm_saved p = saved_parts(d, (float *)saved);
+    const int64_t bu = d.b * d.u, g = 4 * d.u, tb = d.t * d.b;
+    float *dz = scratch, *dxt = dz + tb * g, *dh = dxt + tb * d.in, *dc = dh + bu;
+    if (dh_last) memcpy(dh, dh_last, (size_t)bu * sizeof(float)); else memset(dh, 0, (size_t)bu * sizeof(float));
+    if (dc_last) memcpy(dc, dc_last, (size_t)bu * sizeof(float)); else memset(dc, 0, (size_t)bu * sizeof(float));
+    lstm_backward_job j = {.d = d, .dy = dy_seq, .dh = dh, .dc = dc};
+    for (int64_t s = d.t - 1; s >= 0; s--) {
+        j.s = s;
+        j.gates = p.gates + s * d.b * g;
+        j.c_prev = p.c + s * bu;
+        j.tc = p.tc + s * bu;
+        j.dz = dz + s * d.b * g;
+        ck_parallel_for(d.b, rnn_min_rows(g), lstm_backward_rows, &j);
+        if (s > 0 || dh0) /* dh = dZ_s·Uᵀ */
+            ck_sgemm(0, 1, batch, units, (int)g, 1.0f, j.dz, (int)g, recurrent_kernel, (int)g, 0.0f,
+                     dh, units);
+    }
+    if (dh0) memcpy(dh0, dh, (size_t)bu * sizeof(float));
+    if (dc0) memcpy(dc0, dc, (size_t)bu * sizeof(float));
+    /* the weight and input gradients over all steps at once */
+    ck_sgemm(0, 1, (int)tb, input_size, (int)g, 1.0f, dz, (int)g, kernel, (int)g, 0.0f, dxt,
+             CK_MAX(input_size, 1));
+    rnn_scatter_steps(batch, steps, input_size, go_backwards, dxt, dx);
+    ck_sgemm(1, 0, input_size, (int)g, (int)tb, 1.0f, p.xt, CK_MAX(input_size, 1), dz, (int)g,
+             0.0f, dkernel, (int)g);
+    ck_sgemm(1, 0, units, (int)g, (int)tb, 1.0f, p.h, units, dz, (int)g, 0.0f, drecurrent_kernel,
+             (int)g);
+    if (dbias) ck_reduce(CK_REDUCE_SUM, 1, tb, g, dz, dbias);
+}
+
+/* ---- the reference: the step equations as plain loops, one element at a time ---- */
+
+static float sigmoid_ref(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+void ck_lstm_forward_reference(int batch, int steps, int input_size, int units, int go_backwards,
+                               const float *x, const float *kernel, const float *recurrent_kernel,
+                               const float *bias, const float *h0, const float *c0, float *saved,
+                               float *y_seq, float *h_last, float *c_last) {
+    lstm_dims d = dims(batch, steps, input_size, units);
+    lstm_saved p = saved_parts(d, saved);
+    const int64_t B = d.b, T = d.t, I = d.in, U = d.u, G = 4 * U;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t k = 0; k < U; k++) {
+            p.h[b * U + k] = h0 ? h0[b * U + k] : 0.0f;
+            p.c[b * U + k] = c0 ? c0[b * U + k] : 0.0f;
+        }
+    for (int64_t s = 0; s < T; s++) {
+        int64_t t = go_backwards ? T - 1 - s : s;
+        for (int64_t b = 0; b < B; b++) {
+            const float *xr = x + (b * T + t) * I, *hp = p.h + (s * B + b) * U, *cp = p.c + (s * B + b) * U;
+            float *z = p.gates + (s * B + b) * G;
+            for (int64_t f = 0; f < I; f++) p.xt[(s * B + b) * I + f] = xr[f];
+            for (int64_t n = 0; n < G; n++) {
+                double acc = bias ? bias[n] : 0.0;
+                for (int64_t f = 0; f < I; f++) acc += (double)xr[f] * kernel[f * G + n];
+                for (int64_t k = 0; k < U; k++) acc += (double)hp[k] * recurrent_kernel[k * G + n];
+                z[n] = (float)acc;
+            }
+            for (int64_t k = 0; k < U; k++) {
+                float i = sigmoid_ref(z[k]), f = sigmoid_ref(z[U + k]), g = tanhf(z[2 * U + k]),
+                      o = sigmoid_ref(z[3 * U + k]);
+                z[k] = i, z[U + k] = f, z[2 * U + k] = g, z[3 * U + k] = o;
+                float c = f * cp[k] + i * g, tc = tanhf(c), h = o * tc;
+                p.c[((s + 1) * B + b) * U + k] = c;
+                p.tc[(s * B + b) * U + k] = tc;
+                p.h[((s + 1) * B + b) * U + k] = h;
+                if (y_seq) y_seq[(b * T + s) * U + k] = h;
+            }
+        }
+    }
+    for (int64_t n = 0; n < B * U; n++) {
+        if (h_last) h_last[n] = p.h[T * B * U + n];
+        if (c_last) c_last[n] = p.c[T * B * U + n];
+    }
+}
+
+void ck_lstm_backward_reference(int batch, int steps, int input_size, int units, int go_backwards,
+                                const float *kernel, const float *recurrent_kernel,
+                                const float *saved, const float *dy_seq, const float *dh_last,
+                                const float *dc_last, float *scratch, float *dx, float *dkernel,
+                                float *drecurrent_kernel, float *dbias, float *dh0, float *dc0) {
+    lstm_dims d = dims(batch, steps, input_size, units);
+    lstm_saved p = saved_parts(d, (float *)saved);
+    const int64_t B = d.b, T = d.t, I = d.in, U = d.u, G = 4 * U;
+    float *dz = scratch, *dh = dz + T * B * G + T * B * I, *dc = dh + B * U;
+    for (int64_t n = 0; n < I * G; n++) dkernel[n] = 0.0f;
+    for (int64_t n = 0; n < U * G; n++) drecurrent_kernel[n] = 0.0f;
+    for (int64_t n = 0; n < G; n++) if (dbias) dbias[n] = 0.0f;
+    for (int64_t n = 0; n < B * U; n++) {
+        dh[n] = dh_last ? dh_last[n] : 0.0f;
+        dc[n] = dc_last ? dc_last[n] : 0.0f;
+    }
+    for (int64_t s = T - 1; s >= 0; s--) {
+        int64_t t = go_backwards ? T - 1 - s : s;
+        for (int64_t b = 0; b < B; b++) {
+            const float *z = p.gates + (s * B + b) * G;
+            float *dzr = dz + (s * B + b) * G;
+            for (int64_t k = 0; k < U; k++) {
+                float i = z[k], f = z[U + k], g = z[2 * U + k], o = z[3 * U + k];
+                float c = p.c[((s + 1) * B + b) * U + k], cp = p.c[(s * B + b) * U + k], tc = tanhf(c);
+                float dht = dh[b * U + k] + (dy_seq ? dy_seq[(b * T + s) * U + k] : 0.0f);
+                float dct = dc[b * U + k] + dht * o * (1.0f - tc * tc);
+                dzr[k] = dct * g * i * (1.0f - i);
+                dzr[U + k] = dct * cp * f * (1.0f - f);
+                dzr[2 * U + k] = dct * i * (1.0f - g * g);
+                dzr[3 * U + k] = dht * tc * o * (1.0f - o);
+                dc[b * U + k] = dct * f;
+            }
+        }
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t k = 0; k < U; k++) {
+                double acc = 0.0;
+                for (int64_t n = 0; n < G; n++) acc += (double)dz[(s * B + b) * G + n] * recurrent_kernel[k * G + n];
+                dh[b * U + k] = (float)acc;
+            }
+        for (int64_t b = 0; b < B; b++) {
+            const float *dzr = dz + (s * B + b) * G, *hp = p.h + (s * B + b) * U;
+            const float *xr = p.xt + (s * B + b) * I;
+            for (int64_t f = 0; f < I; f++) {
+                double acc = 0.0;
+                for (int64_t n = 0; n < G; n++) {
+                    acc += (double)dzr[n] * kernel[f * G + n];
+                    dkernel[f * G + n] += xr[f] * dzr[n];
+                }
+                dx[(b * T + t) * I + f] = (float)acc;
+            }
+            for (int64_t k = 0; k < U; k++)
+                for (int64_t n = 0; n < G; n++) drecurrent_kernel[k * G + n] += hp[k] * dzr[n];
+            if (dbias) for (int64_t n = 0; n < G; n++) dbias[n] += dzr[n];
+        }
+    }
+    for (int64_t n = 0; n < B * U; n++) {
+        if (dh0) dh0[n] = dh[n];
+        if (dc0) dc0[n] = dc[n];
+    }
+}

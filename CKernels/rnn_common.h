@@ -1,0 +1,38 @@
+/*
+ * rnn_common.h — what the recurrent kernels (lstm.c, gru.c, simple_rnn.c) share (private).
+ *
+ * Every recurrent kernel works time-major inside: the caller's x [B, T, in] is gathered once into
+ * xt [T, B, in] in *processing* order (reversed for go_backwards), so that
+ *   - the input projection of all steps is ONE GEMM [T·B, in]·[in, G·u],
+ *   - step s reads and writes contiguous [B, ·] blocks (its recurrent GEMM has lda = ldc = row),
+ *   - the weight gradients are ONE GEMM each over all steps (xtᵀ·dZ, h_prevᵀ·dZ),
+ * which is oneDNN's RNN design. The states are kept as h [T+1, B, u] with h[0] the initial state.
+ */
+#ifndef CKERNELS_RNN_COMMON_H
+#define CKERNELS_RNN_COMMON_H
+
+#include "internal.h"
+
+/* row[j] = act(row[j]) for j < n, in place, with the ISA's vector sigmoid/tanh (vmath.h). */
+typedef void (*rnn_act_row_fn)(ck_activation act, int n, float *row);
+
+/* The row activation of an ISA path (generic: libm tanhf and the scalar sigmoid). */
+rnn_act_row_fn rnn_act_row_for(ck_isa isa);
+
+/* xt[s, b, :] = x[b, t(s), :] with t(s) = go_backwards ? T−1−s : s. */
+void rnn_gather_steps(int batch, int steps, int features, int go_backwards, const float *x,
+                      float *xt);
+
+/* The inverse: dx[b, t(s), :] = dxt[s, b, :]. */
+void rnn_scatter_steps(int batch, int steps, int features, int go_backwards, const float *dxt,
+                       float *dx);
+
+/* Rows of one step per thread: below this many gate elements a parallel region (a few µs)
+ * costs more than the pass (transcendentals, ~1 ns per element per lane group). */
+#define RNN_MIN_CHUNK_ELEMENTS 4096
+
+static inline int64_t rnn_min_rows(int64_t row_elements) {
+    return RNN_MIN_CHUNK_ELEMENTS / (row_elements > 0 ? row_elements : 1) + 1;
+}
+
+#endif /* CKERNELS_RNN_COMMON_H */
