@@ -83,7 +83,7 @@ CK_TARGET_AVX2 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, cons
 #undef FMA_ROW
 
     const __m256 alpha = _mm256_set1_ps(t->alpha), beta = _mm256_set1_ps(t->beta);
-    const int read_c = t->beta != 0.0f;
+    const int scale = t->alpha != 1.0f, read_c = t->beta != 0.0f;
     const int relu = t->act == CK_ACT_RELU;
     __m256 bias[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     if (t->bias) {
@@ -96,13 +96,14 @@ CK_TARGET_AVX2 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, cons
         float *c = t->c + r * t->ldc;
         for (int v = 0; v < nv; v++) {
             __m256i mask = v == nv - 1 ? last_mask : full_mask;
-            __m256 x = _mm256_mul_ps(acc[r][v], alpha);
+            __m256 x = scale ? _mm256_mul_ps(acc[r][v], alpha) : acc[r][v];
             if (read_c) x = _mm256_fmadd_ps(beta, _mm256_maskload_ps(c + 8 * v, mask), x);
-            x = _mm256_add_ps(x, bias[v]);
+            if (t->bias) x = _mm256_add_ps(x, bias[v]);
             if (relu) x = _mm256_max_ps(x, _mm256_setzero_ps());
             _mm256_maskstore_ps(c + 8 * v, mask, x);
         }
     }
+    /* Sigmoid and tanh: a vector pass over the stored tile, once no accumulator is live. */
     if (t->act == CK_ACT_SIGMOID || t->act == CK_ACT_TANH)
         for (int r = 0; r < t->m; r++) ck_bias_act_row(t->n, NULL, t->act, t->c + r * t->ldc);
 }

@@ -101,7 +101,7 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
 
     /* Epilogue: C = act(alpha·acc + beta·C + bias), masked on the last vector of a short tile. */
     const __m512 alpha = _mm512_set1_ps(t->alpha), beta = _mm512_set1_ps(t->beta);
-    const int read_c = t->beta != 0.0f;
+    const int scale = t->alpha != 1.0f, read_c = t->beta != 0.0f;
     const int relu = t->act == CK_ACT_RELU;
     __m512 bias[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
     if (t->bias) {
@@ -115,15 +115,15 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
         float *c = t->c + r * t->ldc;
         for (int v = 0; v < nv; v++) {
             __mmask16 mask = v == nv - 1 ? last_mask : (__mmask16)0xFFFF;
-            __m512 x = _mm512_mul_ps(acc[r][v], alpha);
+            __m512 x = scale ? _mm512_mul_ps(acc[r][v], alpha) : acc[r][v];
             if (read_c) x = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mask, c + 16 * v), x);
-            x = _mm512_add_ps(x, bias[v]);
+            if (t->bias) x = _mm512_add_ps(x, bias[v]);
             if (relu) x = _mm512_max_ps(x, _mm512_setzero_ps());
             _mm512_mask_storeu_ps(c + 16 * v, mask, x);
         }
     }
-    /* Sigmoid and tanh: a scalar pass over the stored tile (bias is already in), after the last
-     * accumulator is dead so that the call spills nothing. */
+    /* Sigmoid and tanh: a vector pass over the stored tile (bias is already in; the tile is in
+     * L1), after the last accumulator is dead so that the call spills nothing. */
     if (t->act == CK_ACT_SIGMOID || t->act == CK_ACT_TANH)
         for (int r = 0; r < t->m; r++) ck_bias_act_row(t->n, NULL, t->act, t->c + r * t->ldc);
 }
