@@ -136,11 +136,13 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
     const int b_in_place = kn->b_in_place && !pr->trans_b &&
                            ((int64_t)kc_max * ldb <= B_IN_PLACE_SPAN || m1 - m0 <= B_IN_PLACE_ROWS);
 
-    float *packed_b = buffer_reserve(&packed_b_buffer, (size_t)kc_max * round_up(nc_max, NR));
-    float *packed_a = a_is_packed ? buffer_reserve(&packed_a_buffer, (size_t)round_up(mc_max, MR) * kc_max)
-                             : NULL;
+    /* B block: kc×nc in NR-wide panels; A block: mc×kc in MR-row slivers; edge: one MR×kc. */
+    float *packed_b = b_in_place ? NULL
+                                 : buffer_reserve(&packed_b_buffer, (size_t)kc_max * nc_max);
+    float *packed_a = a_is_packed ? buffer_reserve(&packed_a_buffer, (size_t)mc_max * kc_max)
+                                  : NULL;
     float *edge_sliver = buffer_reserve(&edge_sliver_buffer, (size_t)MR * kc_max);
-    if (!packed_b || (a_is_packed && !packed_a) || !edge_sliver) {
+    if ((!b_in_place && !packed_b) || (a_is_packed && !packed_a) || !edge_sliver) {
         gemm_block_fallback(pr, m0, m1, n0, n1);
         return;
     }
@@ -178,8 +180,8 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
                         tile.a = packed_a + (size_t)ir * kc, tile.a_rs = 1, tile.a_cs = MR;
                     } else if (mr < MR) {
                         kn->pack_a(pr->trans_a, mr, kc,
-                                     pr->trans_a ? a_blk + ir : a_blk + (size_t)ir * lda, lda, MR,
-                                     edge_sliver);
+                                   pr->trans_a ? a_blk + ir : a_blk + (size_t)ir * lda, lda, MR,
+                                   edge_sliver);
                         tile.a = edge_sliver, tile.a_rs = 1, tile.a_cs = MR;
                     } else if (pr->trans_a) {
                         tile.a = a_blk + ir, tile.a_rs = 1, tile.a_cs = lda;
