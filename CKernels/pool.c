@@ -139,20 +139,33 @@ void ck_avgpool2d_forward(const ck_pool2d_shape *s, const float *x, float *y) {
 
 /* ---- backward: items are (image, channel block) pairs, disjoint in dx ---- */
 
+/* Gather form of the scatter: each window adds dy to the cells whose index its argmax holds,
+ * as a compare-and-select over the channel block, so the loop vectorises (a scatter by index
+ * would not). */
 INLINE void max_backward_loop(const pool_job *jb, int64_t begin, int64_t end) {
     const ck_pool2d_shape *s = jb->s;
-    const int64_t C = s->channels, HW = s->in_h * s->in_w, P = s->out_h * s->out_w;
+    const int64_t C = s->channels, W = s->in_w, HW = s->in_h * s->in_w;
     for (int64_t item = begin; item < end; item++) {
         const int64_t n = item / jb->channel_blocks;
         const int64_t c0 = (item % jb->channel_blocks) * POOL_CHANNEL_BLOCK;
-        const int64_t c1 = CK_MIN(c0 + POOL_CHANNEL_BLOCK, C);
-        float *dx = jb->dx + n * HW * C;
+        const int64_t cb = CK_MIN(c0 + POOL_CHANNEL_BLOCK, C) - c0;
+        float *dx = jb->dx + n * HW * C + c0;
         for (int64_t cell = 0; cell < HW; cell++)
-            for (int64_t c = c0; c < c1; c++) dx[cell * C + c] = 0.0f;
-        const float *dy = jb->dy + n * P * C;
-        const int32_t *idx = jb->argmax + n * P * C;
-        for (int64_t p = 0; p < P; p++)
-            for (int64_t c = c0; c < c1; c++) dx[(int64_t)idx[p * C + c] * C + c] += dy[p * C + c];
+            for (int64_t c = 0; c < cb; c++) dx[cell * C + c] = 0.0f;
+        for (int64_t i = 0; i < s->out_h; i++)
+            for (int64_t j = 0; j < s->out_w; j++) {
+                int64_t h0, h1, w0, w1;
+                pool_window(s, i, j, &h0, &h1, &w0, &w1);
+                const int64_t o = ((n * s->out_h + i) * s->out_w + j) * C + c0;
+                const float *restrict dy = jb->dy + o;
+                const int32_t *restrict idx = jb->argmax + o;
+                for (int64_t h = h0; h < h1; h++)
+                    for (int64_t w = w0; w < w1; w++) {
+                        const int32_t cell = (int32_t)(h * W + w);
+                        float *restrict d = dx + (h * W + w) * C;
+                        for (int64_t c = 0; c < cb; c++) d[c] += idx[c] == cell ? dy[c] : 0.0f;
+                    }
+            }
     }
 }
 POOL_DISPATCH(max_backward, pool_job)
@@ -160,23 +173,25 @@ POOL_DISPATCH(max_backward, pool_job)
 INLINE void avg_backward_loop(const pool_job *jb, int64_t begin, int64_t end) {
     const ck_pool2d_shape *s = jb->s;
     const int64_t C = s->channels, W = s->in_w, HW = s->in_h * s->in_w;
+    float share[POOL_CHANNEL_BLOCK];
     for (int64_t item = begin; item < end; item++) {
         const int64_t n = item / jb->channel_blocks;
         const int64_t c0 = (item % jb->channel_blocks) * POOL_CHANNEL_BLOCK;
-        const int64_t c1 = CK_MIN(c0 + POOL_CHANNEL_BLOCK, C);
-        float *dx = jb->dx + n * HW * C;
+        const int64_t cb = CK_MIN(c0 + POOL_CHANNEL_BLOCK, C) - c0;
+        float *dx = jb->dx + n * HW * C + c0;
         for (int64_t cell = 0; cell < HW; cell++)
-            for (int64_t c = c0; c < c1; c++) dx[cell * C + c] = 0.0f;
+            for (int64_t c = 0; c < cb; c++) dx[cell * C + c] = 0.0f;
         for (int64_t i = 0; i < s->out_h; i++)
             for (int64_t j = 0; j < s->out_w; j++) {
                 int64_t h0, h1, w0, w1;
                 pool_window(s, i, j, &h0, &h1, &w0, &w1);
                 const float count = (float)((h1 - h0) * (w1 - w0));
-                const float *restrict dy = jb->dy + ((n * s->out_h + i) * s->out_w + j) * C;
+                const float *restrict dy = jb->dy + ((n * s->out_h + i) * s->out_w + j) * C + c0;
+                for (int64_t c = 0; c < cb; c++) share[c] = dy[c] / count;
                 for (int64_t h = h0; h < h1; h++)
                     for (int64_t w = w0; w < w1; w++) {
                         float *restrict d = dx + (h * W + w) * C;
-                        for (int64_t c = c0; c < c1; c++) d[c] += dy[c] / count;
+                        for (int64_t c = 0; c < cb; c++) d[c] += share[c];
                     }
             }
     }
