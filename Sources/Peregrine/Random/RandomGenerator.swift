@@ -48,4 +48,12 @@ public enum RandomGenerator {
         ck_random_normal(Int64(result.scalarCount), seed, offset, mean, stddev, result.pointer)
         return result
     }
+
+    /// A uniformly random order of `count` indices from the global stream.
+    static func permutation(_ count: Int) -> IntTensor {
+        let result = IntTensor(uninitializedShape: [count])
+        let (seed, offset) = reserve(count)
+        ck_random_permutation(Int64(count), seed, offset, result.storage.pointer)
+        return result
+    }
 }

@@ -100,7 +100,7 @@ extension Model {
             for callback in callbacks { try callback.onEpochBegin(epoch) }
             let bar = verbose.level > 0 ? ProgressBar(target: steps, verbose: verbose.level) : nil
             let trackers = resetTrackers(training)
-            let order = shuffle ? randomPermutation(trainCount) : nil
+            let order = shuffle ? try randomPermutation(trainCount) : nil
             var logs: [String: Float] = [:]
             for step in 0..<steps {
                 let range = step * batchSize..<Swift.min(trainCount, (step + 1) * batchSize)
@@ -251,40 +251,14 @@ extension Model {
         index < outputs.count ? outputs[index].layer.name : "output_\(index)"
     }
 
-    private func batch(_ tensor: Tensor, _ range: Range<Int>, _ order: [Int]?) throws -> Tensor {
+    private func batch(_ tensor: Tensor, _ range: Range<Int>, _ order: IntTensor?) throws -> Tensor {
         guard let order else { return try tensor[range] }
-        return try tensor.rows(Array(order[range]))
+        return try tensor.gatherRows(try order[range])
     }
 
-    private func randomPermutation(_ count: Int) -> [Int] {
-        var (seed, _) = RandomGenerator.reserve(count)
-        seed &+= UInt64(RandomGenerator.reserve(1).offset)
-        var order = Array(0..<count)
-        var state = seed
-        for i in stride(from: count - 1, to: 0, by: -1) {
-            // SplitMix64: a seeded permutation (index generation, not tensor data).
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            order.swapAt(i, Int(z % UInt64(i + 1)))
-        }
-        return order
-    }
-}
-
-extension Tensor {
-    /// The rows (first-axis entries) at `indices`, in that order.
-    func rows(_ indices: [Int]) throws -> Tensor {
-        let rowShape = Array(shape.dropFirst())
-        let rowSize = rowShape.reduce(1, *)
-        let result = Tensor(uninitializedShape: [indices.count] + rowShape)
-        let offsets = indices.map { Int64($0 * rowSize) }
-        // One strided copy per row: x[index] → y[i]. (A gather kernel would do all at once.)
-        for (i, offset) in offsets.enumerated() {
-            (result.pointer + i * rowSize).update(from: pointer + Int(offset), count: rowSize)
-        }
-        return result
+    /// A seeded random order of `count` rows, from the global stream (so `RandomGenerator.setSeed`
+    /// makes shuffling reproducible).
+    private func randomPermutation(_ count: Int) throws -> IntTensor {
+        RandomGenerator.permutation(count)
     }
 }

@@ -22,8 +22,10 @@ final class ProgressBar {
         self.write = write
     }
 
+    /// Through `print`'s stream, flushed, so that the bar and `print` keep their order when piped.
     static func standardOutput(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        print(text, terminator: "")
+        fflush(nil)
     }
 
     /// Step `current` of `target` is done; `values` are the logs so far.
