@@ -689,145 +689,14 @@ void ck_random_truncated_normal_reference(int64_t n, uint64_t seed, uint64_t off
                                           float stddev, float *y);
 
 /* ------------------------------------------------------------------------------------------ */
-/* Convolution, pooling, batch normalization (conv.c, pool.c, batchnorm.c): NHWC               */
+/* Sampling (sampling.c): the embedded synthetic data set                                       */
 /* ------------------------------------------------------------------------------------------ */
 
 /**
- * The geometry of a 2-D convolution, channels-last:
- *   x [batch, in_h, in_w, in_c], w [kernel_h, kernel_w, in_c/groups, out_c] (Keras's layout),
- *   y [batch, out_h, out_w, out_c].
- * y[n,i,j,f] = Σ_{a,b,c} x[n, i·stride_h + a·dilation_h − pad_top, j·stride_w + b·dilation_w −
- * pad_left, g·Cg + c] · w[a,b,c,f] over real cells only (zero padding), g = f / (out_c/groups).
- * The caller computes out_h/out_w and the padding (Keras's `same` puts the extra cell at the
- * bottom/right, which the output size implies); in_c and out_c divide by groups.
+ * n synthetic 28×28 images in [0, 1] (images: [n, 784]) and their classes 0..9 (labels: [n],
+ * as float): oriented gratings under noise, class = orientation. The stand-in for Fashion-MNIST.
  */
-typedef struct ck_conv2d_shape {
-    int64_t batch, in_h, in_w, in_c;
-    int64_t out_h, out_w, out_c;
-    int32_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w;
-    int32_t pad_top, pad_left, groups;
-} ck_conv2d_shape;
-
-/**
- * y = act(conv(x, w) + bias): blocks of output pixels gathered (im2col) per thread into an
- * L2-sized buffer, each fed to ck_sgemm_bias_act (bias and activation in the GEMM's store); a
- * 1×1 stride-1 unpadded convolution is one GEMM on x with no gather. bias may be NULL.
- */
-void ck_conv2d_forward(const ck_conv2d_shape *s, const float *x, const float *w,
-                       const float *bias, ck_activation act, float *y);
-
-/**
- * Weight and bias gradients from dy (the gradient at the pre-activation output):
- * dw[kh·kw·Cg, out_c] = Σ im2col(x)ᵀ·dy (chunked GEMMs, per-thread partial sums), db = column
- * sums of dy (db may be NULL). Both are overwritten.
- */
-void ck_conv2d_backward_filter(const ck_conv2d_shape *s, const float *x, const float *dy,
-                               float *dw, float *db);
-
-/** Input gradient: dx = col2im(dy · wᵀ), chunked; dx is overwritten. */
-void ck_conv2d_backward_data(const ck_conv2d_shape *s, const float *dy, const float *w,
-                             float *dx);
-
-/** The direct loops with the same contracts (accumulating in double): the tests' references. */
-void ck_conv2d_forward_reference(const ck_conv2d_shape *s, const float *x, const float *w,
-                                 const float *bias, ck_activation act, float *y);
-void ck_conv2d_backward_filter_reference(const ck_conv2d_shape *s, const float *x,
-                                         const float *dy, float *dw, float *db);
-void ck_conv2d_backward_data_reference(const ck_conv2d_shape *s, const float *dy, const float *w,
-                                       float *dx);
-
-/**
- * The geometry of a 2-D pooling window over x [batch, in_h, in_w, channels] giving
- * y [batch, out_h, out_w, channels]; window (i, j) covers rows i·stride_h − pad_top + [0, pool_h)
- * and columns j·stride_w − pad_left + [0, pool_w), clipped to the image (padded cells never take
- * part). Every window must hold at least one real cell (true for Keras's valid and same).
- */
-typedef struct ck_pool2d_shape {
-    int64_t batch, in_h, in_w, channels, out_h, out_w;
-    int32_t pool_h, pool_w, stride_h, stride_w, pad_top, pad_left;
-} ck_pool2d_shape;
-
-/**
- * Max pooling. argmax (may be NULL) receives, per output element, the winning input cell
- * ih·in_w + iw within its image (the first maximum in window order).
- */
-void ck_maxpool2d_forward(const ck_pool2d_shape *s, const float *x, float *y, int32_t *argmax);
-
-/** dx (overwritten) = Σ dy routed to the argmax cells. */
-void ck_maxpool2d_backward(const ck_pool2d_shape *s, const float *dy, const int32_t *argmax,
-                           float *dx);
-
-/** Average pooling: the sum of the window's real cells divided by their number. */
-void ck_avgpool2d_forward(const ck_pool2d_shape *s, const float *x, float *y);
-
-/** dx (overwritten): each window's dy / (its real-cell count) added to its real cells. */
-void ck_avgpool2d_backward(const ck_pool2d_shape *s, const float *dy, float *dx);
-
-/** The per-element loops with the same contracts: the tests' references. */
-void ck_maxpool2d_forward_reference(const ck_pool2d_shape *s, const float *x, float *y,
-                                    int32_t *argmax);
-void ck_maxpool2d_backward_reference(const ck_pool2d_shape *s, const float *dy,
-                                     const int32_t *argmax, float *dx);
-void ck_avgpool2d_forward_reference(const ck_pool2d_shape *s, const float *x, float *y);
-void ck_avgpool2d_backward_reference(const ck_pool2d_shape *s, const float *dy, float *dx);
-
-/** Global average pooling of x [batch, cells, channels] (cells = H·W) into y [batch, channels]. */
-void ck_global_avgpool2d_forward(int64_t batch, int64_t cells, int64_t channels, const float *x,
-                                 float *y);
-/** dx[n, p, c] = dy[n, c] / cells. */
-void ck_global_avgpool2d_backward(int64_t batch, int64_t cells, int64_t channels,
-                                  const float *dy, float *dx);
-/** Global max pooling of x [batch, cells, channels] into y [batch, channels]. */
-void ck_global_maxpool2d_forward(int64_t batch, int64_t cells, int64_t channels, const float *x,
-                                 float *y);
-/** TF's reduce_max gradient: dy[n, c] shared equally by the cells where x equals y. */
-void ck_global_maxpool2d_backward(int64_t batch, int64_t cells, int64_t channels, const float *x,
-                                  const float *y, const float *dy, float *dx);
-
-/**
- * Batch normalization in training over x [rows, channels] (statistics over the rows):
- * mean, BIASED variance (two passes, per-thread partial sums), then TF's
- * inv = rsqrt(var + eps)·gamma; y = x·inv + (beta − mean·inv), and max(y, 0) when relu != 0.
- * gamma / beta may be NULL (1 / 0). mean and variance [channels] receive the batch statistics.
- */
-void ck_batchnorm_forward_training(int64_t rows, int64_t channels, const float *x,
-                                   const float *gamma, const float *beta, float epsilon, int relu,
-                                   float *y, float *mean, float *variance);
-
-/** Inference: the same affine map with the moving statistics. */
-void ck_batchnorm_forward_inference(int64_t rows, int64_t channels, const float *x,
-                                    const float *gamma, const float *beta,
-                                    const float *moving_mean, const float *moving_variance,
-                                    float epsilon, int relu, float *y);
-
-/**
- * Backward, one reduction pass and one element-wise pass. mean / variance are the statistics the
- * forward pass normalised with (batch ones when training != 0, moving ones otherwise: then they
- * are constants and dx = dy·gamma·rstd). y_relu is the forward output when the ReLU was fused
- * (dy is masked by y > 0), else NULL. dx, dgamma, dbeta may each be NULL.
- */
-void ck_batchnorm_backward(int64_t rows, int64_t channels, const float *x, const float *dy,
-                           const float *y_relu, const float *mean, const float *variance,
-                           const float *gamma, float epsilon, int training, float *dx,
-                           float *dgamma, float *dbeta);
-
-/**
- * Keras's moving statistics: moving = moving·momentum + batch·one_minus_momentum (momentum is the
- * weight on the OLD value; one_minus_momentum is 1 − momentum computed in double, then rounded).
- */
-void ck_batchnorm_update_moving(int64_t channels, float momentum, float one_minus_momentum,
-                                const float *mean, const float *variance, float *moving_mean,
-                                float *moving_variance);
-
-/** The per-channel formulas in double: the tests' references. */
-void ck_batchnorm_forward_training_reference(int64_t rows, int64_t channels, const float *x,
-                                             const float *gamma, const float *beta,
-                                             float epsilon, int relu, float *y, float *mean,
-                                             float *variance);
-void ck_batchnorm_backward_reference(int64_t rows, int64_t channels, const float *x,
-                                     const float *dy, const float *y_relu, const float *mean,
-                                     const float *variance, const float *gamma, float epsilon,
-                                     int training, float *dx, float *dgamma, float *dbeta);
+void ck_synthetic_images(int64_t n, uint64_t seed, float *images, float *labels);
 
 #ifdef __cplusplus
 }
