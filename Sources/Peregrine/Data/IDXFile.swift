@@ -118,21 +118,22 @@ public enum IDXFile {
             }
         }
 
-        // Read in chunks, so memory grows only with data that is really there.
-        var data = [UInt8]()
-        let chunk = 1 << 22
-        while data.count < wanted {
-            let want = min(chunk, wanted - data.count)
-            let before = data.count
-            data.append(contentsOf: repeatElement(0, count: want))
-            let n = try data.withUnsafeMutableBytes {
-                try pull(UnsafeMutableRawBufferPointer(rebasing: $0[before..<(before + want)]),
-                         what: "\(declared) data bytes for dimensions \(dims)")
+        // Read in chunks converted one by one, so memory grows only with data that is really
+        // there (a header may promise gigabytes that a small compressed file cannot hold): the
+        // float tensor is allocated once the bytes are all in.
+        var chunks: [[UInt8]] = []
+        var received = 0
+        while received < wanted {
+            let want = min(1 << 22, wanted - received)
+            let chunk = try [UInt8](unsafeUninitializedCapacity: want) { buffer, initialized in
+                initialized = try pull(UnsafeMutableRawBufferPointer(buffer),
+                                       what: "\(declared) data bytes for dimensions \(dims)")
             }
-            if n < want {
-                throw fail("\(declared) data bytes for dimensions \(dims)",
-                           "\(before + n) (truncated file)")
+            received += chunk.count
+            guard chunk.count == want else {
+                throw fail("\(declared) data bytes for dimensions \(dims)", "\(received) (truncated file)")
             }
+            chunks.append(chunk)
         }
         if wanted == declared {
             var extra: UInt8 = 0
@@ -145,7 +146,13 @@ public enum IDXFile {
         }
 
         let result = Tensor(uninitializedShape: shape)
-        if wanted > 0 { data.withUnsafeBufferPointer { ck_u8_to_float(Int64(wanted), $0.baseAddress!, scale, result.pointer) } }
+        var offset = 0
+        for chunk in chunks {
+            chunk.withUnsafeBufferPointer {
+                ck_u8_to_float(Int64($0.count), $0.baseAddress!, scale, result.pointer + offset)
+            }
+            offset += chunk.count
+        }
         return result
     }
 }
