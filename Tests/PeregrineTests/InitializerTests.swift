@@ -77,7 +77,8 @@ struct InitializerTests {
     @Test func constantAndNames() throws {
         #expect(try Initializer.constant(0.25)([2, 2]).scalars == [0.25, 0.25, 0.25, 0.25])
         for name in ["zeros", "ones", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
-                     "lecun_uniform", "lecun_normal", "uniform", "normal", "truncated_normal", "variance_scaling"] {
+                     "lecun_uniform", "lecun_normal", "uniform", "normal", "truncated_normal", "variance_scaling",
+                     "orthogonal"] {
             let initializer = try Initializer(named: name)
             #expect(try initializer([3, 4]).shape == [3, 4])
             #expect(initializer.name == name)

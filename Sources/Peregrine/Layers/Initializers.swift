@@ -202,12 +202,13 @@ public struct Initializer: Sendable {
         case "normal", "random_normal", "RandomNormal": self = .normal
         case "truncated_normal", "TruncatedNormal": self = .truncatedNormal()
         case "variance_scaling", "VarianceScaling": self = .varianceScaling()
+        case "orthogonal", "Orthogonal": self = .orthogonal()
         default:
             throw PeregrineError.invalidArgument(
                 operation: "initializer",
                 expected: "a Keras initializer name (zeros, ones, glorot_uniform, glorot_normal, he_uniform, "
                     + "he_normal, lecun_uniform, lecun_normal, uniform, normal, truncated_normal, "
-                    + "variance_scaling)",
+                    + "variance_scaling, orthogonal)",
                 actual: "'\(name)'")
         }
     }
