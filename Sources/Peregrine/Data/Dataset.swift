@@ -25,20 +25,48 @@ public struct Dataset: Sendable {
     /// ```
     public struct Batch: Sendable {
         /// The inputs, `[batch, …]`.
+        ///
+        /// ```swift
+        /// let logits = try model(batch.x, training: true)
+        /// ```
         public let x: Tensor
         /// The targets, `[batch, …]`.
+        ///
+        /// ```swift
+        /// let loss = try lossFunction(batch.y, logits)
+        /// ```
         public let y: Tensor
     }
 
     /// All inputs, rows first.
+    ///
+    /// ```swift
+    /// dataset.x.shape   // [60000, 28, 28, 1]
+    /// ```
     public let x: Tensor
     /// All targets, with as many rows as `x`.
+    ///
+    /// ```swift
+    /// dataset.y.shape   // [60000]
+    /// ```
     public let y: Tensor
     /// Rows per batch (the last batch may have fewer).
+    ///
+    /// ```swift
+    /// try Dataset(x: x, y: y, batchSize: 64).batchSize   // 64
+    /// ```
     public let batchSize: Int
     /// Whether each epoch visits the rows in a fresh random order.
+    ///
+    /// ```swift
+    /// try Dataset(x: x, y: y, shuffle: false).shuffle   // false: epochs in row order
+    /// ```
     public let shuffle: Bool
     /// The seed of the epochs' permutations.
+    ///
+    /// ```swift
+    /// let replay = try Dataset(x: x, y: y, seed: dataset.seed)   // the same orders
+    /// ```
     public let seed: UInt64
 
     /// A dataset over `x` and `y` (same number of rows, fewer than 2³¹).
@@ -129,20 +157,42 @@ public struct Dataset: Sendable {
     public struct Batches: Sequence, Sendable {
         let dataset: Dataset
         /// The row order of this epoch.
+        ///
+        /// ```swift
+        /// dataset.batches(epoch: 2).order == dataset.order(epoch: 2)   // true
+        /// ```
         public let order: IntTensor
 
         /// The number of batches.
+        ///
+        /// ```swift
+        /// dataset.batches().count == dataset.batchCount   // true
+        /// ```
         public var count: Int { dataset.batchCount }
 
         /// An iterator that gathers each batch's rows when it is reached.
+        ///
+        /// ```swift
+        /// var it = dataset.batches().makeIterator()
+        /// let first = it.next()
+        /// ```
         public func makeIterator() -> Iterator { Iterator(batches: self) }
 
         /// Gathers batch after batch.
+        ///
+        /// ```swift
+        /// var it = dataset.batches(epoch: 0).makeIterator()
+        /// while let batch = it.next() { print(batch.x.shape) }
+        /// ```
         public struct Iterator: IteratorProtocol {
             let batches: Batches
             var start = 0
 
             /// The next batch, or nil after the last.
+            ///
+            /// ```swift
+            /// let batch = it.next()   // Batch? — nil once every row was visited
+            /// ```
             public mutating func next() -> Batch? {
                 let dataset = batches.dataset
                 guard start < dataset.count else { return nil }

@@ -21,6 +21,10 @@ import CKernels
 /// ```
 public enum IDXFile {
     /// The largest data section accepted: 2 GiB of bytes (the float tensor is 4× that).
+    ///
+    /// ```swift
+    /// IDXFile.maximumDataSize   // 2_147_483_648
+    /// ```
     public static let maximumDataSize = 1 << 31
 
     /// Reads an IDX file (gzip or raw) into a float tensor of its dimensions, each byte times

@@ -20,14 +20,26 @@ public enum MNISTDataset {
     /// ```
     public enum Split: Sendable {
         /// `train-images-idx3-ubyte(.gz)` and `train-labels-idx1-ubyte(.gz)`: 60 000 examples.
+        ///
+        /// ```swift
+        /// let (x, y) = try MNISTDataset.load(directory: dir, split: .train)
+        /// ```
         case train
         /// `t10k-images-idx3-ubyte(.gz)` and `t10k-labels-idx1-ubyte(.gz)`: 10 000 examples.
+        ///
+        /// ```swift
+        /// let (xTest, yTest) = try MNISTDataset.load(directory: dir, split: .test)
+        /// ```
         case test
 
         var filePrefix: String { self == .train ? "train" : "t10k" }
     }
 
     /// The number of classes; every label must be below it.
+    ///
+    /// ```swift
+    /// let head = Dense(units: MNISTDataset.classCount)
+    /// ```
     public static let classCount = 10
 
     /// Loads one split from `directory`, preferring the `.gz` files and falling back to the

@@ -31,6 +31,10 @@ import CKernels
 /// ```
 public enum SafeTensors {
     /// The largest header accepted (the Python package's limit, 100 MB).
+    ///
+    /// ```swift
+    /// SafeTensors.maximumHeaderSize   // 100_000_000
+    /// ```
     public static let maximumHeaderSize = 100_000_000
 
     /// The contents of a safetensors file.
@@ -41,11 +45,23 @@ public enum SafeTensors {
     /// ```
     public struct Contents: Sendable {
         /// Every tensor by name.
+        ///
+        /// ```swift
+        /// let kernel = file.tensors["dense/kernel"]
+        /// ```
         public var tensors: [String: Tensor]
         /// The tensor names in the order of their data in the file (the order they were
         /// written in, for files Peregrine writes).
+        ///
+        /// ```swift
+        /// file.names   // ["dense/kernel", "dense/bias"]
+        /// ```
         public var names: [String]
         /// The `__metadata__` strings (empty when the file has none).
+        ///
+        /// ```swift
+        /// file.metadata["format"]   // "peregrine"
+        /// ```
         public var metadata: [String: String]
     }
 
