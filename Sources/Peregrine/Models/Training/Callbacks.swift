@@ -172,3 +172,39 @@ public final class CSVLogger: Callback {
         handle = nil
     }
 }
+
+/// Saves the model's weights (safetensors, atomically) at the end of each epoch, or only when
+/// the monitored value improves (Keras's `ModelCheckpoint` with `save_weights_only=True`).
+/// `{epoch}` in the path is replaced by the 1-based epoch number.
+///
+/// ```swift
+/// let checkpoint = ModelCheckpoint("checkpoints/cnn-{epoch}.safetensors", monitor: "val_loss",
+///                                  saveBestOnly: true)
+/// ```
+public final class ModelCheckpoint: Callback {
+    public let path: String
+    public let monitor: String
+    public let saveBestOnly: Bool
+    let larger: Bool
+    private var best: Float?
+
+    public init(_ path: String, monitor: String = "val_loss", saveBestOnly: Bool = false, mode: MonitorMode = .auto) {
+        self.path = path
+        self.monitor = monitor
+        self.saveBestOnly = saveBestOnly
+        self.larger = mode.prefersLarger(monitor)
+    }
+
+    override public func onTrainBegin() throws { best = nil }
+
+    override public func onEpochEnd(_ epoch: Int, logs: [String: Float]) throws {
+        guard let model else { return }
+        if saveBestOnly {
+            guard let current = logs[monitor] else { return }
+            if let best, larger ? current <= best : current >= best { return }
+            best = current
+        }
+        let url = URL(fileURLWithPath: path.replacingOccurrences(of: "{epoch}", with: "\(epoch + 1)"))
+        try model.saveWeights(to: url)
+    }
+}
