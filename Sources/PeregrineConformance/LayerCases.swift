@@ -3,16 +3,18 @@ import Peregrine
 /// `kind: "layer"`: build the layer from its Keras config, load the case's weights verbatim,
 /// call it, and compare outputs, input and weight gradients, and the state after the call.
 enum LayerCases {
-    /// Keras class name → constructor from its config. Each layer family adds its own table.
-    static var factories: [String: @Sendable (JSONValue) throws -> Layer] {
-        CoreLayerFactories.all.merging(ConvolutionLayerFactories.all) { a, _ in a }
-            .merging(RecurrentLayerFactories.all) { a, _ in a }
+    /// The layer a Keras class name and config describe, built by the library's one config
+    /// reader (``Layer/fromKerasConfig(className:config:)``); nil for classes not built yet.
+    static func makeLayer(_ className: String, config: JSONValue) throws -> Layer? {
+        guard Layer.configurableClassNames.contains(className) else { return nil }
+        return try Layer.fromKerasConfig(className: className, config: config)
     }
 
     static func run(_ c: ReferenceCase) throws -> CaseResult {
         let className = try c.string("layer")
-        guard let factory = factories[className] else { return .skip("\(className) is not built yet") }
-        let layer = try factory(c.config)
+        guard let layer = try makeLayer(className, config: c.config) else {
+            return .skip("\(className) is not built yet")
+        }
         let references = try c.tensors("inputs")
         let inputs = try references.map(tensor)
         try layer.buildIfNeeded(inputShapes: inputs.map { Array($0.shape.dropFirst()) })

@@ -1,4 +1,5 @@
 import Foundation
+import Peregrine
 
 /// A tensor as a reference case stores it: a shape and row-major values (`FORMAT.md`).
 ///
@@ -65,7 +66,7 @@ public struct ReferenceCase: Sendable {
         let fallbackName = url.deletingPathExtension().lastPathComponent
         let json: JSONValue
         do {
-            json = try JSONDecoder().decode(JSONValue.self, from: data)
+            json = try JSONValue(parsing: [UInt8](data))
         } catch {
             throw ReferenceCaseError(description: "\(fallbackName): not valid JSON (\(error))")
         }
@@ -93,7 +94,7 @@ public struct ReferenceCase: Sendable {
     }
 
     /// The `config` object (empty when absent).
-    public var config: JSONValue { json["config"] ?? .object([:]) }
+    public var config: JSONValue { json["config"] ?? .object([]) }
 
     /// A list of tensors, e.g. `inputs`; `null` entries ("no gradient") become nil.
     public func optionalTensors(_ key: String) throws -> [ReferenceTensor?] {

@@ -10,15 +10,17 @@ enum TrainingCases {
         var layers: [Layer] = [InputLayer(shape: inputShape)]
         for spec in layerSpecs {
             let className = spec["layer"]?.string ?? "?"
-            guard let factory = LayerCases.factories[className] else { return .skip("\(className) is not built yet") }
-            layers.append(try factory(spec["config"] ?? .object([:])))
+            guard let layer = try LayerCases.makeLayer(className, config: spec["config"] ?? .object([])) else {
+                return .skip("\(className) is not built yet")
+            }
+            layers.append(layer)
         }
         let model = try Sequential(layers)
         guard let lossName = c.json["loss"]?["loss"]?.string, let optimizerName = c.json["optimizer"]?["optimizer"]?.string else {
             throw ReferenceCaseError(description: "\(c.name): expected loss and optimizer")
         }
-        let loss = try LossCases.makeLoss(lossName, config: c.json["loss"]?["config"] ?? .object([:]))
-        let optimizer = try OptimizerCases.makeOptimizer(optimizerName, config: c.json["optimizer"]?["config"] ?? .object([:]))
+        let loss = try LossCases.makeLoss(lossName, config: c.json["loss"]?["config"] ?? .object([]))
+        let optimizer = try OptimizerCases.makeOptimizer(optimizerName, config: c.json["optimizer"]?["config"] ?? .object([]))
         try model.compile(optimizer: optimizer, loss: loss)
 
         let initial = try c.tensors("weights")
@@ -32,7 +34,9 @@ enum TrainingCases {
         }
         let x = try tensor(try c.tensor(xValue, field: "x"))
         let y = try tensor(try c.tensor(yValue, field: "y"))
-        let batchSize = try int(c.json, "batch_size"), epochs = try int(c.json, "epochs")
+        guard let batchSize = c.json["batch_size"]?.int, let epochs = c.json["epochs"]?.int else {
+            throw ReferenceCaseError(description: "\(c.name): expected integers batch_size and epochs")
+        }
         let history = try model.fit(x, y, batchSize: batchSize, epochs: epochs, verbose: .silent, shuffle: false)
 
         let wantLosses = c.json["epoch_losses"]?.array?.compactMap { $0.number.map(Float.init) } ?? []

@@ -1,19 +1,42 @@
-/// A parsed JSON document, kept as written: object members in file order (duplicates are an
-/// error), numbers as their source text. Internal: the safetensors header parser.
+/// A JSON document, kept as written: object members in file order (duplicate keys are a parse
+/// error), numbers as their source text (so integers above 2^53 and floats such as `0.99`
+/// survive a round trip exactly). Peregrine reads safetensors headers, model architectures
+/// (``Model/load(from:)``) and Keras layer configs (``Layer/fromKerasConfig(className:config:)``)
+/// with it.
 ///
-/// A small strict parser (RFC 8259) rather than Foundation's: the header comes from an
-/// untrusted file, so nesting depth is bounded (no stack overflow from `[[[[…`), integers are
-/// read exactly (no trip through Double: offsets above 2^53 must fail, not round), and every
-/// error carries the byte offset where it happened.
-enum JSONValue: Equatable {
+/// A small strict parser (RFC 8259) rather than Foundation's: headers come from untrusted
+/// files, so nesting depth is bounded (no stack overflow from `[[[[…`), integers are read
+/// exactly (no trip through Double: offsets above 2^53 must fail, not round), and every error
+/// carries the byte offset where it happened.
+///
+/// ```swift
+/// let value = try JSONValue(parsing: #"{"units": 64, "activation": "relu", "bias": [1.5, null]}"#)
+/// value["units"]?.int            // 64
+/// value["bias"]?[0]?.number      // 1.5
+/// value["bias"]?[1]?.isNull      // true
+/// let config: JSONValue = ["units": 64, "use_bias": true]
+/// config.serialized              // {"units":64,"use_bias":true}
+/// ```
+public enum JSONValue: Equatable, Sendable, CustomStringConvertible {
+    /// An object: its members in order.
     case object([(key: String, value: JSONValue)])
+    /// An array.
     case array([JSONValue])
+    /// A string.
     case string(String)
+    /// A number, as its JSON text (`"64"`, `"0.99"`, `"-1e-05"`).
     case number(String)
+    /// `true` or `false`.
     case bool(Bool)
+    /// `null`.
     case null
 
-    static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    /// Structural equality; numbers compare by their text, objects in member order.
+    ///
+    /// ```swift
+    /// JSONValue(3) == .number("3")   // true
+    /// ```
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case let (.object(a), .object(b)):
             return a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
@@ -26,6 +49,208 @@ enum JSONValue: Equatable {
         }
     }
 
+    // MARK: - Parsing and writing
+
+    /// Parses UTF-8 JSON text (surrounding whitespace allowed); throws ``PeregrineError``
+    /// naming the problem and its byte offset.
+    ///
+    /// ```swift
+    /// let value = try JSONValue(parsing: Array(#"[1, 2]"#.utf8))
+    /// ```
+    public init(parsing bytes: [UInt8]) throws {
+        do {
+            self = try bytes.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) in
+                try JSONParser.parse(buffer)
+            }
+        } catch {
+            throw PeregrineError.invalidArgument(
+                operation: "JSON", expected: "valid JSON", actual: "\(error.message) at byte \(error.offset)")
+        }
+    }
+
+    /// Parses JSON text.
+    ///
+    /// ```swift
+    /// let value = try JSONValue(parsing: #"{"name": "dense"}"#)
+    /// ```
+    public init(parsing text: String) throws {
+        try self.init(parsing: Array(text.utf8))
+    }
+
+    /// Compact JSON text (no spaces), members in order; parsing it gives the value back.
+    ///
+    /// ```swift
+    /// JSONValue.array([1, "a", nil]).serialized   // [1,"a",null]
+    /// ```
+    public var serialized: String {
+        var out = ""
+        write(to: &out)
+        return out
+    }
+
+    /// The compact JSON text (``serialized``).
+    ///
+    /// ```swift
+    /// print(JSONValue(true))   // true
+    /// ```
+    public var description: String { serialized }
+
+    private func write(to out: inout String) {
+        switch self {
+        case let .object(members):
+            out += "{"
+            for (index, member) in members.enumerated() {
+                if index > 0 { out += "," }
+                out += JSONValue.quoted(member.key) + ":"
+                member.value.write(to: &out)
+            }
+            out += "}"
+        case let .array(elements):
+            out += "["
+            for (index, element) in elements.enumerated() {
+                if index > 0 { out += "," }
+                element.write(to: &out)
+            }
+            out += "]"
+        case let .string(s): out += JSONValue.quoted(s)
+        case let .number(n): out += n
+        case let .bool(b): out += b ? "true" : "false"
+        case .null: out += "null"
+        }
+    }
+
+    // MARK: - Making values
+
+    /// A number from an integer.
+    ///
+    /// ```swift
+    /// JSONValue(64).serialized   // 64
+    /// ```
+    public init(_ value: Int) { self = .number(String(value)) }
+
+    /// A number from a Float, written with Float's shortest round-trip digits (`0.99`, not
+    /// `0.9900000095367432`); NaN and infinities, which JSON cannot hold, become `null`.
+    ///
+    /// ```swift
+    /// JSONValue(Float(0.99)).serialized   // 0.99
+    /// ```
+    public init(_ value: Float) { self = value.isFinite ? .number("\(value)") : .null }
+
+    /// A number from a Double (`null` when not finite).
+    ///
+    /// ```swift
+    /// JSONValue(0.5).serialized   // 0.5
+    /// ```
+    public init(_ value: Double) { self = value.isFinite ? .number("\(value)") : .null }
+
+    /// A string.
+    ///
+    /// ```swift
+    /// JSONValue("relu").serialized   // "relu"
+    /// ```
+    public init(_ value: String) { self = .string(value) }
+
+    /// A boolean.
+    ///
+    /// ```swift
+    /// JSONValue(false).serialized   // false
+    /// ```
+    public init(_ value: Bool) { self = .bool(value) }
+
+    // MARK: - Reading values
+
+    /// The member `key` of an object (nil for a missing key or a non-object).
+    ///
+    /// ```swift
+    /// try JSONValue(parsing: #"{"a": 1}"#)["a"]   // .number("1")
+    /// ```
+    public subscript(key: String) -> JSONValue? {
+        guard case let .object(members) = self else { return nil }
+        return members.first { $0.key == key }?.value
+    }
+
+    /// Element `index` of an array (nil out of range or for a non-array).
+    ///
+    /// ```swift
+    /// try JSONValue(parsing: "[7, 8]")[1]?.int   // 8
+    /// ```
+    public subscript(index: Int) -> JSONValue? {
+        guard case let .array(elements) = self, elements.indices.contains(index) else { return nil }
+        return elements[index]
+    }
+
+    /// The number as a Double (nil for anything else).
+    ///
+    /// ```swift
+    /// JSONValue(0.5).number   // 0.5
+    /// ```
+    public var number: Double? {
+        guard case let .number(text) = self else { return nil }
+        return Double(text)
+    }
+
+    /// The number as an Int, when it is integral and fits (`3` and `3.0` both give 3).
+    ///
+    /// ```swift
+    /// JSONValue(3).int   // 3
+    /// ```
+    public var int: Int? {
+        guard case let .number(text) = self else { return nil }
+        if let exact = Int(text) { return exact }
+        guard let value = Double(text), value == value.rounded(), abs(value) < 9.0e15 else { return nil }
+        return Int(value)
+    }
+
+    /// The string (nil for anything else).
+    ///
+    /// ```swift
+    /// JSONValue("same").string   // "same"
+    /// ```
+    public var string: String? {
+        guard case let .string(value) = self else { return nil }
+        return value
+    }
+
+    /// The boolean (nil for anything else).
+    ///
+    /// ```swift
+    /// JSONValue(true).bool   // true
+    /// ```
+    public var bool: Bool? {
+        guard case let .bool(value) = self else { return nil }
+        return value
+    }
+
+    /// The elements of an array (nil for anything else).
+    ///
+    /// ```swift
+    /// try JSONValue(parsing: "[1, 2]").array?.count   // 2
+    /// ```
+    public var array: [JSONValue]? {
+        guard case let .array(elements) = self else { return nil }
+        return elements
+    }
+
+    /// The members of an object, in order (nil for anything else).
+    ///
+    /// ```swift
+    /// try JSONValue(parsing: #"{"a": 1}"#).members?.map(\.key)   // ["a"]
+    /// ```
+    public var members: [(key: String, value: JSONValue)]? {
+        guard case let .object(members) = self else { return nil }
+        return members
+    }
+
+    /// Whether this is `null`.
+    ///
+    /// ```swift
+    /// JSONValue.null.isNull   // true
+    /// ```
+    public var isNull: Bool {
+        if case .null = self { return true }
+        return false
+    }
+
     /// The value as a non-negative integer, when it is a number written as plain digits that
     /// fits in `Int`.
     var nonNegativeInteger: Int? {
@@ -35,8 +260,12 @@ enum JSONValue: Equatable {
         return Int(text)   // nil on overflow
     }
 
-    /// A short description of the kind of value, for error messages.
-    var kind: String {
+    /// A short description of the kind of value, for error messages (`the string "relu"`).
+    ///
+    /// ```swift
+    /// JSONValue(3).kind   // "the number 3"
+    /// ```
+    public var kind: String {
         switch self {
         case .object: "an object"
         case .array: "an array"
@@ -48,7 +277,11 @@ enum JSONValue: Equatable {
     }
 
     /// JSON text for a string: quoted, with `"`, `\` and control characters escaped.
-    static func quoted(_ string: String) -> String {
+    ///
+    /// ```swift
+    /// JSONValue.quoted("a\"b")   // "a\"b" with the quote escaped
+    /// ```
+    public static func quoted(_ string: String) -> String {
         var out = "\""
         for scalar in string.unicodeScalars {
             switch scalar {
@@ -64,6 +297,28 @@ enum JSONValue: Equatable {
             }
         }
         return out + "\""
+    }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
+    ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral, ExpressibleByNilLiteral,
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
+{
+    /// `let v: JSONValue = "relu"`.
+    public init(stringLiteral value: String) { self = .string(value) }
+    /// `let v: JSONValue = 64`.
+    public init(integerLiteral value: Int) { self.init(value) }
+    /// `let v: JSONValue = 0.5`.
+    public init(floatLiteral value: Double) { self.init(value) }
+    /// `let v: JSONValue = true`.
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// `let v: JSONValue = nil` is `null`.
+    public init(nilLiteral: ()) { self = .null }
+    /// `let v: JSONValue = [1, "a", nil]`.
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    /// `let v: JSONValue = ["units": 64, "name": "dense"]`: an object, members in the order written.
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self = .object(elements.map { (key: $0.0, value: $0.1) })
     }
 }
 

@@ -13,7 +13,7 @@
 /// ```
 public final class Sequential: Model, @unchecked Sendable {
     private var stack: [Layer] = []
-    private var inputLayer: InputLayer?
+    private(set) var inputLayer: InputLayer?
 
     override public class var kerasClassName: String { "Sequential" }
 
