@@ -1,11 +1,13 @@
 /*
  * gemm_avx2.c — the AVX2+FMA SGEMM micro-kernel (a 6×16 tile of C in 12 ymm accumulators) and
- * the vectorised B packing that the AVX-512 path shares.
+ * the vectorised packing (Bᵀ and untransposed A through 8×8 / 4×4 register transposes) that the
+ * AVX-512 path shares.
  *
  * 6×16 is the classic Haswell shape: 12 accumulators cover FMA latency × two ports, two B loads
  * and six broadcasts per 12 FMAs, 16 ymm registers in all. Same structure as gemm_avx512.c:
  * nv = 2 or 1 live vectors across N, A k-major (packed/transposed) or row-major (in place), lane
- * masks on the C edge, the epilogue fused into the store.
+ * masks on the C edge, the epilogue fused into the store. Unlike AVX-512 masks, vmaskmovps costs
+ * extra uops, so B loads are masked only in the variant for a ragged tile of in-place B.
  */
 #include "gemm_internal.h"
 

@@ -2,8 +2,9 @@
  * gemm_generic.c — the portable SGEMM micro-kernel (a 4×16 tile, plain C) and portable packing.
  *
  * Written so that the compiler's baseline vectoriser (SSE2 on x86-64, NEON on arm64) turns the
- * inner j loop into vector FMAs/multiply-adds over the 16 contiguous floats of a packed B row.
- * It is the correctness anchor on machines without AVX2, not a performance path.
+ * inner j loop into vector multiply-adds over the 16 contiguous floats of a packed B row. It
+ * reads all NR floats of a B row, so B is always packed (zero-padded) on this path. It is the
+ * correctness anchor on machines without AVX2, not a performance path.
  */
 #include "gemm_internal.h"
 
