@@ -18,10 +18,15 @@
  *   xt [T, B, in] | gates [T, B, 4u] (activated) | h [T+1, B, u] | c [T+1, B, u] | tanh(c) [T, B, u]
  * Saving tanh(c) makes the backward pass transcendental-free.
  *
- * The gate passes run row by row (one row of 4u floats sits in L1) and split the batch rows over
- * threads; the activations are vmath.h's vector sigmoid/tanh on the AVX paths.
+ * Threads split the batch, not the step: batch rows never interact, so each thread runs the
+ * whole recurrence on its rows (its slice of each recurrent GEMM, then its gate pass) with no
+ * barrier between steps — two parallel regions per step would cost more than the gate pass on
+ * the lstm workload. The big GEMMs (input projection, weight gradients) thread internally.
+ * The gate pass keeps a lane group's i, f, g, o, c in registers (AVX-512 / AVX2, vmath.h's
+ * vector sigmoid and tanh); the backward pass is one loop compiled for each ISA.
  */
 #include "rnn_common.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -66,6 +71,7 @@ static lstm_saved saved_parts(lstm_dims d, float *saved) {
 typedef struct {
     lstm_dims d;
     int64_t s;
+    ck_isa isa;
     rnn_act_row_fn act;
     float *gates;        /* [B, 4u] of step s: pre-activations in, gates out */
     const float *c_prev; /* [B, u] */
@@ -73,25 +79,122 @@ typedef struct {
     float *y;            /* [B, T, u] or NULL */
 } lstm_step_job;
 
+/* One row of one step, the portable path: activate the gates in place, then c, tanh(c), h. */
+static void lstm_row_generic(const lstm_step_job *j, int64_t b) {
+    const int64_t u = j->d.u;
+    float *z = j->gates + b * 4 * u;
+    j->act(CK_ACT_SIGMOID, (int)(2 * u), z); /* i, f */
+    j->act(CK_ACT_TANH, (int)u, z + 2 * u);  /* g */
+    j->act(CK_ACT_SIGMOID, (int)u, z + 3 * u); /* o */
+    const float *restrict ig = z, *restrict fg = z + u, *restrict gg = z + 2 * u,
+                          *restrict og = z + 3 * u, *restrict cp = j->c_prev + b * u;
+    float *restrict c = j->c + b * u, *restrict tc = j->tc + b * u, *restrict h = j->h + b * u;
+    for (int64_t k = 0; k < u; k++) {
+        float cn = fg[k] * cp[k] + ig[k] * gg[k];
+        c[k] = cn;
+        tc[k] = cn;
+    }
+    j->act(CK_ACT_TANH, (int)u, tc);
+    for (int64_t k = 0; k < u; k++) h[k] = og[k] * tc[k];
+    if (j->y) memcpy(j->y + (b * j->d.t + j->s) * u, h, (size_t)u * sizeof(float));
+}
+
+#ifdef CK_HAVE_X86
+/* The same row with every value of a lane group kept in registers: one load of z_i, z_f, z_c,
+ * z_o and c_prev, five vector transcendentals, the stores of what backward needs, no second
+ * pass. The arithmetic is the generic path's, operation for operation (contraction off). */
+CK_TARGET_AVX512 static void lstm_row_avx512(const lstm_step_job *j, int64_t b) {
+    const int64_t u = j->d.u;
+    float *z = j->gates + b * 4 * u;
+    const float *cp = j->c_prev + b * u;
+    float *c = j->c + b * u, *tc = j->tc + b * u, *h = j->h + b * u;
+    float *y = j->y ? j->y + (b * j->d.t + j->s) * u : NULL;
+    for (int64_t k = 0; k < u; k += 16) {
+        __mmask16 m = u - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (u - k)) - 1);
+        __m512 i = ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + k));
+        __m512 f = ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + u + k));
+        __m512 g = ck_tanh_avx512(_mm512_maskz_loadu_ps(m, z + 2 * u + k));
+        __m512 o = ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + 3 * u + k));
+        __m512 cn = _mm512_add_ps(_mm512_mul_ps(f, _mm512_maskz_loadu_ps(m, cp + k)), _mm512_mul_ps(i, g));
+        __m512 t = ck_tanh_avx512(cn);
+        __m512 hv = _mm512_mul_ps(o, t);
+        _mm512_mask_storeu_ps(z + k, m, i);
+        _mm512_mask_storeu_ps(z + u + k, m, f);
+        _mm512_mask_storeu_ps(z + 2 * u + k, m, g);
+        _mm512_mask_storeu_ps(z + 3 * u + k, m, o);
+        _mm512_mask_storeu_ps(c + k, m, cn);
+        _mm512_mask_storeu_ps(tc + k, m, t);
+        _mm512_mask_storeu_ps(h + k, m, hv);
+        if (y) _mm512_mask_storeu_ps(y + k, m, hv);
+    }
+}
+
+CK_TARGET_AVX2 static void lstm_row_avx2(const lstm_step_job *j, int64_t b) {
+    const int64_t u = j->d.u;
+    const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    float *z = j->gates + b * 4 * u;
+    const float *cp = j->c_prev + b * u;
+    float *c = j->c + b * u, *tc = j->tc + b * u, *h = j->h + b * u;
+    float *y = j->y ? j->y + (b * j->d.t + j->s) * u : NULL;
+    for (int64_t k = 0; k < u; k += 8) {
+        /* masked lanes load as 0 (no fault) and are not stored */
+        __m256i m = _mm256_loadu_si256((const __m256i *)(lanes + 8 - CK_MIN(u - k, 8)));
+        __m256 i = ck_sigmoid_avx2(_mm256_maskload_ps(z + k, m));
+        __m256 f = ck_sigmoid_avx2(_mm256_maskload_ps(z + u + k, m));
+        __m256 g = ck_tanh_avx2(_mm256_maskload_ps(z + 2 * u + k, m));
+        __m256 o = ck_sigmoid_avx2(_mm256_maskload_ps(z + 3 * u + k, m));
+        __m256 cn = _mm256_add_ps(_mm256_mul_ps(f, _mm256_maskload_ps(cp + k, m)), _mm256_mul_ps(i, g));
+        __m256 t = ck_tanh_avx2(cn);
+        __m256 hv = _mm256_mul_ps(o, t);
+        _mm256_maskstore_ps(z + k, m, i);
+        _mm256_maskstore_ps(z + u + k, m, f);
+        _mm256_maskstore_ps(z + 2 * u + k, m, g);
+        _mm256_maskstore_ps(z + 3 * u + k, m, o);
+        _mm256_maskstore_ps(c + k, m, cn);
+        _mm256_maskstore_ps(tc + k, m, t);
+        _mm256_maskstore_ps(h + k, m, hv);
+        if (y) _mm256_maskstore_ps(y + k, m, hv);
+    }
+}
+#endif
+
 static void lstm_forward_rows(void *ctx, int64_t b0, int64_t b1) {
     const lstm_step_job *j = ctx;
-    const int64_t u = j->d.u;
-    for (int64_t b = b0; b < b1; b++) {
-        float *z = j->gates + b * 4 * u;
-        j->act(CK_ACT_SIGMOID, (int)(2 * u), z); /* i, f */
-        j->act(CK_ACT_TANH, (int)u, z + 2 * u);  /* g */
-        j->act(CK_ACT_SIGMOID, (int)u, z + 3 * u); /* o */
-        const float *restrict ig = z, *restrict fg = z + u, *restrict gg = z + 2 * u,
-                              *restrict og = z + 3 * u, *restrict cp = j->c_prev + b * u;
-        float *restrict c = j->c + b * u, *restrict tc = j->tc + b * u, *restrict h = j->h + b * u;
-        for (int64_t k = 0; k < u; k++) {
-            float cn = fg[k] * cp[k] + ig[k] * gg[k];
-            c[k] = cn;
-            tc[k] = cn;
-        }
-        j->act(CK_ACT_TANH, (int)u, tc);
-        for (int64_t k = 0; k < u; k++) h[k] = og[k] * tc[k];
-        if (j->y) memcpy(j->y + (b * j->d.t + j->s) * u, h, (size_t)u * sizeof(float));
+    switch (j->isa) {
+#ifdef CK_HAVE_X86
+    case CK_ISA_AVX512: for (int64_t b = b0; b < b1; b++) lstm_row_avx512(j, b); break;
+    case CK_ISA_AVX2: for (int64_t b = b0; b < b1; b++) lstm_row_avx2(j, b); break;
+#endif
+    default: for (int64_t b = b0; b < b1; b++) lstm_row_generic(j, b); break;
+    }
+}
+
+/* One thread's batch rows through every step: the recurrent GEMM of its rows, then their gate
+ * pass. Batch rows never interact, so threads need no barrier between steps. */
+typedef struct {
+    lstm_step_job step;
+    lstm_saved p;
+    const float *recurrent_kernel;
+} lstm_sequence_job;
+
+static void lstm_forward_thread(void *ctx, int thread, int nthreads) {
+    const lstm_sequence_job *q = ctx;
+    lstm_step_job j = q->step;
+    const lstm_dims d = j.d;
+    const int64_t bu = d.b * d.u, g = 4 * d.u;
+    int64_t b0, b1;
+    ck_split_range(d.b, nthreads, thread, 1, &b0, &b1);
+    for (int64_t s = 0; s < d.t && b0 < b1; s++) {
+        j.s = s;
+        j.gates = q->p.gates + s * d.b * g;
+        j.c_prev = q->p.c + s * bu;
+        j.c = q->p.c + (s + 1) * bu;
+        j.h = q->p.h + (s + 1) * bu;
+        j.tc = q->p.tc + s * bu;
+        /* Z_s[b0:b1] += h_s[b0:b1]·U */
+        ck_sgemm(0, 0, (int)(b1 - b0), (int)g, (int)d.u, 1.0f, q->p.h + s * bu + b0 * d.u, (int)d.u,
+                 q->recurrent_kernel, (int)g, 1.0f, j.gates + b0 * g, (int)g);
+        lstm_forward_rows(&j, b0, b1);
     }
 }
 
@@ -108,19 +211,10 @@ void ck_lstm_forward(int batch, int steps, int input_size, int units, int go_bac
     /* Z = xt·W + b for every step at once */
     ck_sgemm_bias_act(0, 0, (int)(d.t * d.b), (int)g, input_size, 1.0f, p.xt, CK_MAX(input_size, 1),
                       kernel, (int)g, 0.0f, p.gates, (int)g, bias, CK_ACT_IDENTITY);
-    lstm_step_job j = {.d = d, .act = rnn_act_row_for(ck_isa_active()), .y = y_seq};
-    for (int64_t s = 0; s < d.t; s++) {
-        j.s = s;
-        j.gates = p.gates + s * d.b * g;
-        j.c_prev = p.c + s * bu;
-        j.c = p.c + (s + 1) * bu;
-        j.h = p.h + (s + 1) * bu;
-        j.tc = p.tc + s * bu;
-        /* Z_s += h_{s}·U */
-        ck_sgemm(0, 0, batch, (int)g, units, 1.0f, p.h + s * bu, units, recurrent_kernel, (int)g,
-                 1.0f, j.gates, (int)g);
-        ck_parallel_for(d.b, rnn_min_rows(g), lstm_forward_rows, &j);
-    }
+    lstm_sequence_job q = {
+        .step = {.d = d, .isa = ck_isa_active(), .act = rnn_act_row_for(ck_isa_active()), .y = y_seq},
+        .p = p, .recurrent_kernel = recurrent_kernel};
+    rnn_run_batch_threads(d.b, lstm_forward_thread, &q);
     if (h_last) memcpy(h_last, p.h + d.t * bu, (size_t)bu * sizeof(float));
     if (c_last) memcpy(c_last, p.c + d.t * bu, (size_t)bu * sizeof(float));
 }
@@ -130,32 +224,88 @@ void ck_lstm_forward(int batch, int steps, int input_size, int units, int go_bac
 typedef struct {
     lstm_dims d;
     int64_t s;
+    ck_isa isa;
     const float *gates, *c_prev, *tc; /* of step s */
     const float *dy;                  /* [B, T, u] or NULL */
     float *dh, *dc;                   /* [B, u]: in, the gradients reaching step s; dc out: to step s−1 */
     float *dz;                        /* [B, 4u] of step s */
 } lstm_backward_job;
 
+/* dz of rows [b0, b1) of step s; has_dy is a constant at each call below, so every variant is
+ * a branch-free loop the compiler vectorises for its ISA. */
+#define INLINE static inline __attribute__((always_inline))
+/* restrict on parameters (not locals) is what lets the compiler drop its overlap checks. */
+INLINE void lstm_backward_row(int64_t u, const float *restrict z, const float *restrict cp,
+                              const float *restrict tc, const float *restrict dy,
+                              const float *restrict dh, float *restrict dc, float *restrict dz,
+                              int has_dy) {
+    for (int64_t k = 0; k < u; k++) {
+        float i = z[k], f = z[u + k], g = z[2 * u + k], o = z[3 * u + k], t = tc[k];
+        float dht = has_dy ? dh[k] + dy[k] : dh[k];
+        float dct = dc[k] + dht * o * (1.0f - t * t);
+        float d_o = dht * t;
+        float d_i = dct * g, d_f = dct * cp[k], d_g = dct * i;
+        dc[k] = dct * f;
+        dz[k] = d_i * i * (1.0f - i);
+        dz[u + k] = d_f * f * (1.0f - f);
+        dz[2 * u + k] = d_g * (1.0f - g * g);
+        dz[3 * u + k] = d_o * o * (1.0f - o);
+    }
+}
+
+INLINE void lstm_backward_loop(const lstm_backward_job *j, int64_t b0, int64_t b1, int has_dy) {
+    const int64_t u = j->d.u;
+    for (int64_t b = b0; b < b1; b++)
+        lstm_backward_row(u, j->gates + b * 4 * u, j->c_prev + b * u, j->tc + b * u,
+                          has_dy ? j->dy + (b * j->d.t + j->s) * u : NULL, j->dh + b * u,
+                          j->dc + b * u, j->dz + b * 4 * u, has_dy);
+}
+
+static void lstm_backward_generic(const lstm_backward_job *j, int64_t b0, int64_t b1) {
+    if (j->dy) lstm_backward_loop(j, b0, b1, 1); else lstm_backward_loop(j, b0, b1, 0);
+}
+CK_TARGET_AVX2 static void lstm_backward_avx2(const lstm_backward_job *j, int64_t b0, int64_t b1) {
+    if (j->dy) lstm_backward_loop(j, b0, b1, 1); else lstm_backward_loop(j, b0, b1, 0);
+}
+CK_TARGET_AVX512 static void lstm_backward_avx512(const lstm_backward_job *j, int64_t b0, int64_t b1) {
+    if (j->dy) lstm_backward_loop(j, b0, b1, 1); else lstm_backward_loop(j, b0, b1, 0);
+}
+
 static void lstm_backward_rows(void *ctx, int64_t b0, int64_t b1) {
     const lstm_backward_job *j = ctx;
-    const int64_t u = j->d.u;
-    for (int64_t b = b0; b < b1; b++) {
-        const float *restrict z = j->gates + b * 4 * u, *restrict cp = j->c_prev + b * u,
-                              *restrict tc = j->tc + b * u;
-        const float *restrict dy = j->dy ? j->dy + (b * j->d.t + j->s) * u : NULL;
-        float *restrict dh = j->dh + b * u, *restrict dc = j->dc + b * u, *restrict dz = j->dz + b * 4 * u;
-        for (int64_t k = 0; k < u; k++) {
-            float i = z[k], f = z[u + k], g = z[2 * u + k], o = z[3 * u + k], t = tc[k];
-            float dht = dy ? dh[k] + dy[k] : dh[k];
-            float dct = dc[k] + dht * o * (1.0f - t * t);
-            float d_o = dht * t;
-            float d_i = dct * g, d_f = dct * cp[k], d_g = dct * i;
-            dc[k] = dct * f;
-            dz[k] = d_i * i * (1.0f - i);
-            dz[u + k] = d_f * f * (1.0f - f);
-            dz[2 * u + k] = d_g * (1.0f - g * g);
-            dz[3 * u + k] = d_o * o * (1.0f - o);
-        }
+    switch (j->isa) {
+    case CK_ISA_AVX512: lstm_backward_avx512(j, b0, b1); break;
+    case CK_ISA_AVX2: lstm_backward_avx2(j, b0, b1); break;
+    default: lstm_backward_generic(j, b0, b1); break;
+    }
+}
+
+typedef struct {
+    lstm_backward_job step;
+    lstm_saved p;
+    const float *recurrent_kernel;
+    int want_dh0;
+} lstm_backward_sequence_job;
+
+/* One thread's batch rows backward through every step: their dZ_s, then dh[b0:b1] = dZ_s·Uᵀ. */
+static void lstm_backward_thread(void *ctx, int thread, int nthreads) {
+    const lstm_backward_sequence_job *q = ctx;
+    lstm_backward_job j = q->step;
+    const lstm_dims d = j.d;
+    const int64_t bu = d.b * d.u, g = 4 * d.u;
+    int64_t b0, b1;
+    ck_split_range(d.b, nthreads, thread, 1, &b0, &b1);
+    float *dz = j.dz;
+    for (int64_t s = d.t - 1; s >= 0 && b0 < b1; s--) {
+        j.s = s;
+        j.gates = q->p.gates + s * d.b * g;
+        j.c_prev = q->p.c + s * bu;
+        j.tc = q->p.tc + s * bu;
+        j.dz = dz + s * d.b * g;
+        lstm_backward_rows(&j, b0, b1);
+        if (s > 0 || q->want_dh0)
+            ck_sgemm(0, 1, (int)(b1 - b0), (int)d.u, (int)g, 1.0f, j.dz + b0 * g, (int)g,
+                     q->recurrent_kernel, (int)g, 0.0f, j.dh + b0 * d.u, (int)d.u);
     }
 }
 
@@ -170,18 +320,10 @@ void ck_lstm_backward(int batch, int steps, int input_size, int units, int go_ba
     float *dz = scratch, *dxt = dz + tb * g, *dh = dxt + tb * d.in, *dc = dh + bu;
     if (dh_last) memcpy(dh, dh_last, (size_t)bu * sizeof(float)); else memset(dh, 0, (size_t)bu * sizeof(float));
     if (dc_last) memcpy(dc, dc_last, (size_t)bu * sizeof(float)); else memset(dc, 0, (size_t)bu * sizeof(float));
-    lstm_backward_job j = {.d = d, .dy = dy_seq, .dh = dh, .dc = dc};
-    for (int64_t s = d.t - 1; s >= 0; s--) {
-        j.s = s;
-        j.gates = p.gates + s * d.b * g;
-        j.c_prev = p.c + s * bu;
-        j.tc = p.tc + s * bu;
-        j.dz = dz + s * d.b * g;
-        ck_parallel_for(d.b, rnn_min_rows(g), lstm_backward_rows, &j);
-        if (s > 0 || dh0) /* dh = dZ_s·Uᵀ */
-            ck_sgemm(0, 1, batch, units, (int)g, 1.0f, j.dz, (int)g, recurrent_kernel, (int)g, 0.0f,
-                     dh, units);
-    }
+    lstm_backward_sequence_job q = {
+        .step = {.d = d, .isa = ck_isa_active(), .dy = dy_seq, .dh = dh, .dc = dc, .dz = dz},
+        .p = p, .recurrent_kernel = recurrent_kernel, .want_dh0 = dh0 != NULL};
+    rnn_run_batch_threads(d.b, lstm_backward_thread, &q);
     if (dh0) memcpy(dh0, dh, (size_t)bu * sizeof(float));
     if (dc0) memcpy(dc0, dc, (size_t)bu * sizeof(float));
     /* the weight and input gradients over all steps at once */

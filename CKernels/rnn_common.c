@@ -93,3 +93,9 @@ void rnn_scatter_steps(int batch, int steps, int features, int go_backwards, con
     if ((int64_t)steps * batch * features == 0) return;
     ck_copy_strided32(3, shape, x0, xs, dx, ys);
 }
+
+void rnn_run_batch_threads(int64_t batch, ck_parallel_body body, void *ctx) {
+    int64_t threads = CK_MIN((int64_t)ck_num_threads(), batch / RNN_MIN_ROWS_PER_THREAD);
+    if (threads <= 1) body(ctx, 0, 1);
+    else ck_parallel_run((int)threads, body, ctx);
+}

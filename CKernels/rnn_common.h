@@ -35,4 +35,10 @@ static inline int64_t rnn_min_rows(int64_t row_elements) {
     return RNN_MIN_CHUNK_ELEMENTS / (row_elements > 0 ? row_elements : 1) + 1;
 }
 
+/* Runs body(ctx, thread, nthreads) with the batch split over threads, each thread taking the
+ * recurrence of its rows through every step. Fewer than RNN_MIN_ROWS_PER_THREAD rows a thread
+ * run as one call outside any parallel region, so the per-step GEMMs thread themselves. */
+#define RNN_MIN_ROWS_PER_THREAD 4
+void rnn_run_batch_threads(int64_t batch, ck_parallel_body body, void *ctx);
+
 #endif /* CKERNELS_RNN_COMMON_H */

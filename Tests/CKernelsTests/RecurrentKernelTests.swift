@@ -3,7 +3,7 @@ import Testing
 
 /// The recurrent kernels (LSTM, GRU both reset_after variants, SimpleRNN) against their plain
 /// references — every output of forward and every gradient of backward — on odd shapes (batch
-/// 1 and 3, time 1 and 5, units 1, 5, 17, 3 inputs), both directions, every ISA path and 1–3
+/// 1, 3, 17 and 33, time 1, 3 and 5, units 1, 5, 17, 3 inputs), both directions, every ISA path and 1–3
 /// threads; and the QR behind the orthogonal initializer.
 ///
 /// Tolerance: the tuned path sums in float (GEMM) and uses vmath's 2–3 ulp sigmoid/tanh, the
@@ -15,6 +15,8 @@ struct RecurrentKernelTests {
     static let shapes: [(Int, Int, Int, Int, Bool)] = [
         (1, 1, 3, 1, false), (3, 5, 3, 5, true), (3, 5, 3, 17, false), (1, 5, 3, 17, true),
         (3, 1, 3, 5, true), (3, 5, 3, 1, false),
+        // enough rows that the batch is split over 2 and 3 threads (4 rows a thread at least)
+        (17, 5, 3, 5, true), (33, 3, 3, 17, false),
     ]
 
     /// A zero-initialised float buffer that outlives the C calls of one comparison.
