@@ -16,6 +16,8 @@
  * recurrent part), so its recurrent GEMM writes its own buffer (bias fused); reset_after = 0
  * accumulates h·U_zr into the step's slice, then (r·h)·U_h — two GEMMs and two passes a step.
  *
+ * Threads split the batch and each runs the whole recurrence on its rows (as lstm.c).
+ *
  * Saved for backward (ck_gru_saved_size):
  *   xt [T, B, in] | gates [T, B, 3u] (z, r, n) | aux | h [T+1, B, u]
  *   aux = rec [T, B, 3u] (h·U + b_h) when reset_after, else rh [T, B, u] (r·h).
@@ -119,6 +121,44 @@ static void gru_forward_rows_n(void *ctx, int64_t b0, int64_t b1) {
     }
 }
 
+/* One thread's batch rows through every step (batch rows never interact: no barrier per step). */
+typedef struct {
+    gru_step_job step;
+    gru_saved p;
+    const float *recurrent_kernel, *recurrent_bias;
+} gru_sequence_job;
+
+static void gru_forward_thread(void *ctx, int thread, int nthreads) {
+    const gru_sequence_job *q = ctx;
+    gru_step_job j = q->step;
+    const gru_dims d = j.d;
+    const int64_t bu = d.b * d.u, g = 3 * d.u;
+    const int u = (int)d.u, gi = (int)g;
+    int64_t b0, b1;
+    ck_split_range(d.b, nthreads, thread, 1, &b0, &b1);
+    const int rows = (int)(b1 - b0);
+    for (int64_t s = 0; s < d.t && b0 < b1; s++) {
+        j.s = s;
+        j.gates = q->p.gates + s * d.b * g;
+        j.h_prev = q->p.h + s * bu;
+        j.h = q->p.h + (s + 1) * bu;
+        if (d.reset_after) {
+            j.aux = q->p.aux + s * d.b * g;
+            ck_sgemm_bias_act(0, 0, rows, gi, u, 1.0f, j.h_prev + b0 * u, u, q->recurrent_kernel, gi,
+                              0.0f, j.aux + b0 * g, gi, q->recurrent_bias, CK_ACT_IDENTITY);
+            gru_forward_rows_after(&j, b0, b1);
+        } else {
+            j.aux = q->p.aux + s * bu;
+            ck_sgemm(0, 0, rows, 2 * u, u, 1.0f, j.h_prev + b0 * u, u, q->recurrent_kernel, gi, 1.0f,
+                     j.gates + b0 * g, gi);
+            gru_forward_rows_zr(&j, b0, b1);
+            ck_sgemm(0, 0, rows, u, u, 1.0f, j.aux + b0 * u, u, q->recurrent_kernel + 2 * u, gi, 1.0f,
+                     j.gates + b0 * g + 2 * u, gi);
+            gru_forward_rows_n(&j, b0, b1);
+        }
+    }
+}
+
 void ck_gru_forward(int batch, int steps, int input_size, int units, int reset_after,
                     int go_backwards, const float *x, const float *kernel,
                     const float *recurrent_kernel, const float *bias, const float *h0,
@@ -126,33 +166,15 @@ void ck_gru_forward(int batch, int steps, int input_size, int units, int reset_a
     gru_dims d = dims(batch, steps, input_size, units, reset_after);
     gru_saved p = saved_parts(d, saved);
     const int64_t bu = d.b * d.u, g = 3 * d.u;
-    const int u = units, gi = (int)g;
     rnn_gather_steps(batch, steps, input_size, go_backwards, x, p.xt);
     if (h0) memcpy(p.h, h0, (size_t)bu * sizeof(float)); else memset(p.h, 0, (size_t)bu * sizeof(float));
-    ck_sgemm_bias_act(0, 0, (int)(d.t * d.b), gi, input_size, 1.0f, p.xt, CK_MAX(input_size, 1),
-                      kernel, gi, 0.0f, p.gates, gi, bias, CK_ACT_IDENTITY);
-    const float *recurrent_bias = reset_after && bias ? bias + g : NULL;
-    gru_step_job j = {.d = d, .act = rnn_act_row_for(ck_isa_active()), .y = y_seq};
-    const int64_t min_rows = rnn_min_rows(g);
-    for (int64_t s = 0; s < d.t; s++) {
-        j.s = s;
-        j.gates = p.gates + s * d.b * g;
-        j.h_prev = p.h + s * bu;
-        j.h = p.h + (s + 1) * bu;
-        if (reset_after) {
-            j.aux = p.aux + s * d.b * g;
-            ck_sgemm_bias_act(0, 0, batch, gi, u, 1.0f, j.h_prev, u, recurrent_kernel, gi, 0.0f,
-                              j.aux, gi, recurrent_bias, CK_ACT_IDENTITY);
-            ck_parallel_for(d.b, min_rows, gru_forward_rows_after, &j);
-        } else {
-            j.aux = p.aux + s * bu;
-            ck_sgemm(0, 0, batch, 2 * u, u, 1.0f, j.h_prev, u, recurrent_kernel, gi, 1.0f, j.gates, gi);
-            ck_parallel_for(d.b, min_rows, gru_forward_rows_zr, &j);
-            ck_sgemm(0, 0, batch, u, u, 1.0f, j.aux, u, recurrent_kernel + 2 * u, gi, 1.0f,
-                     j.gates + 2 * u, gi);
-            ck_parallel_for(d.b, min_rows, gru_forward_rows_n, &j);
-        }
-    }
+    ck_sgemm_bias_act(0, 0, (int)(d.t * d.b), (int)g, input_size, 1.0f, p.xt, CK_MAX(input_size, 1),
+                      kernel, (int)g, 0.0f, p.gates, (int)g, bias, CK_ACT_IDENTITY);
+    gru_sequence_job q = {
+        .step = {.d = d, .act = rnn_act_row_for(ck_isa_active()), .y = y_seq},
+        .p = p, .recurrent_kernel = recurrent_kernel,
+        .recurrent_bias = reset_after && bias ? bias + g : NULL};
+    rnn_run_batch_threads(d.b, gru_forward_thread, &q);
     if (h_last) memcpy(h_last, p.h + d.t * bu, (size_t)bu * sizeof(float));
 }
 
@@ -226,6 +248,45 @@ static void gru_backward_rows_r(void *ctx, int64_t b0, int64_t b1) {
     }
 }
 
+typedef struct {
+    gru_backward_job step;
+    gru_saved p;
+    const float *recurrent_kernel;
+    float *dzx, *dzh;
+} gru_backward_sequence_job;
+
+/* One thread's batch rows backward through every step. */
+static void gru_backward_thread(void *ctx, int thread, int nthreads) {
+    const gru_backward_sequence_job *q = ctx;
+    gru_backward_job j = q->step;
+    const gru_dims d = j.d;
+    const int64_t bu = d.b * d.u, g = 3 * d.u;
+    const int u = (int)d.u, gi = (int)g;
+    const float *rk = q->recurrent_kernel;
+    int64_t b0, b1;
+    ck_split_range(d.b, nthreads, thread, 1, &b0, &b1);
+    const int rows = (int)(b1 - b0);
+    float *dh = j.dh + b0 * u;
+    for (int64_t s = d.t - 1; s >= 0 && b0 < b1; s--) {
+        j.s = s;
+        j.gates = q->p.gates + s * d.b * g;
+        j.h_prev = q->p.h + s * bu;
+        j.dzx = q->dzx + s * d.b * g;
+        if (d.reset_after) {
+            j.aux = q->p.aux + s * d.b * g;
+            j.dzh = q->dzh + s * d.b * g;
+            gru_backward_rows_after(&j, b0, b1);
+            ck_sgemm(0, 1, rows, u, gi, 1.0f, j.dzh + b0 * g, gi, rk, gi, 1.0f, dh, u);
+        } else {
+            gru_backward_rows_zn(&j, b0, b1);
+            ck_sgemm(0, 1, rows, u, u, 1.0f, j.dzx + b0 * g + 2 * u, gi, rk + 2 * u, gi, 0.0f,
+                     j.drh + b0 * u, u);
+            gru_backward_rows_r(&j, b0, b1);
+            ck_sgemm(0, 1, rows, u, 2 * u, 1.0f, j.dzx + b0 * g, gi, rk, gi, 1.0f, dh, u);
+        }
+    }
+}
+
 void ck_gru_backward(int batch, int steps, int input_size, int units, int reset_after,
                      int go_backwards, const float *kernel, const float *recurrent_kernel,
                      const float *saved, const float *dy_seq, const float *dh_last,
@@ -237,26 +298,10 @@ void ck_gru_backward(int batch, int steps, int input_size, int units, int reset_
     const int u = units, gi = (int)g;
     float *dzx = scratch, *dzh = dzx + tb * g, *dxt = dzh + tb * g, *dh = dxt + tb * d.in;
     if (dh_last) memcpy(dh, dh_last, (size_t)bu * sizeof(float)); else memset(dh, 0, (size_t)bu * sizeof(float));
-    gru_backward_job j = {.d = d, .dy = dy_seq, .dh = dh, .drh = dzh};
-    const int64_t min_rows = rnn_min_rows(g);
-    for (int64_t s = d.t - 1; s >= 0; s--) {
-        j.s = s;
-        j.gates = p.gates + s * d.b * g;
-        j.h_prev = p.h + s * bu;
-        j.dzx = dzx + s * d.b * g;
-        if (reset_after) {
-            j.aux = p.aux + s * d.b * g;
-            j.dzh = dzh + s * d.b * g;
-            ck_parallel_for(d.b, min_rows, gru_backward_rows_after, &j);
-            ck_sgemm(0, 1, batch, u, gi, 1.0f, j.dzh, gi, recurrent_kernel, gi, 1.0f, dh, u);
-        } else {
-            ck_parallel_for(d.b, min_rows, gru_backward_rows_zn, &j);
-            ck_sgemm(0, 1, batch, u, u, 1.0f, j.dzx + 2 * u, gi, recurrent_kernel + 2 * u, gi, 0.0f,
-                     j.drh, u);
-            ck_parallel_for(d.b, min_rows, gru_backward_rows_r, &j);
-            ck_sgemm(0, 1, batch, u, 2 * u, 1.0f, j.dzx, gi, recurrent_kernel, gi, 1.0f, dh, u);
-        }
-    }
+    gru_backward_sequence_job q = {
+        .step = {.d = d, .dy = dy_seq, .dh = dh, .drh = dzh}, .p = p,
+        .recurrent_kernel = recurrent_kernel, .dzx = dzx, .dzh = dzh};
+    rnn_run_batch_threads(d.b, gru_backward_thread, &q);
     if (dh0) memcpy(dh0, dh, (size_t)bu * sizeof(float));
     ck_sgemm(0, 1, (int)tb, input_size, gi, 1.0f, dzx, gi, kernel, gi, 0.0f, dxt, CK_MAX(input_size, 1));
     rnn_scatter_steps(batch, steps, input_size, go_backwards, dxt, dx);

@@ -27,14 +27,6 @@ void rnn_gather_steps(int batch, int steps, int features, int go_backwards, cons
 void rnn_scatter_steps(int batch, int steps, int features, int go_backwards, const float *dxt,
                        float *dx);
 
-/* Rows of one step per thread: below this many gate elements a parallel region (a few µs)
- * costs more than the pass (transcendentals, ~1 ns per element per lane group). */
-#define RNN_MIN_CHUNK_ELEMENTS 4096
-
-static inline int64_t rnn_min_rows(int64_t row_elements) {
-    return RNN_MIN_CHUNK_ELEMENTS / (row_elements > 0 ? row_elements : 1) + 1;
-}
-
 /* Runs body(ctx, thread, nthreads) with the batch split over threads, each thread taking the
  * recurrence of its rows through every step. Fewer than RNN_MIN_ROWS_PER_THREAD rows a thread
  * run as one call outside any parallel region, so the per-step GEMMs thread themselves. */

@@ -9,6 +9,8 @@
  * Backward: per step dZ_s = (dh + dy_s)·act'(h_s) and ONE GEMM dh = dZ_s·Uᵀ; then dx = dZ·Wᵀ,
  * dW = xtᵀ·dZ, dU = h_prevᵀ·dZ, db = column sums of dZ, each one GEMM (or reduction) over all steps.
  *
+ * Threads split the batch and each runs the whole recurrence on its rows (as lstm.c).
+ *
  * Saved (ck_simple_rnn_saved_size): xt [T, B, in] | h [T+1, B, u].
  * Backward scratch (ck_simple_rnn_backward_scratch_size): dz [T, B, u] | dxt [T, B, in] | dh [B, u].
  */
@@ -67,6 +69,30 @@ static void simple_rnn_backward_rows(void *ctx, int64_t b0, int64_t b1) {
     }
 }
 
+/* One thread's batch rows through every step (batch rows never interact: no barrier per step). */
+typedef struct {
+    simple_rnn_job step;
+    float *h;
+    const float *recurrent_kernel;
+    float *dz;
+    int want_dh0;
+} simple_rnn_sequence_job;
+
+static void simple_rnn_forward_thread(void *ctx, int thread, int nthreads) {
+    const simple_rnn_sequence_job *q = ctx;
+    simple_rnn_job j = q->step;
+    const int64_t u = j.u, bu = j.b * u;
+    int64_t b0, b1;
+    ck_split_range(j.b, nthreads, thread, 1, &b0, &b1);
+    for (int64_t s = 0; s < j.t && b0 < b1; s++) {
+        j.s = s;
+        j.h = q->h + (s + 1) * bu;
+        ck_sgemm(0, 0, (int)(b1 - b0), (int)u, (int)u, 1.0f, q->h + s * bu + b0 * u, (int)u,
+                 q->recurrent_kernel, (int)u, 1.0f, j.h + b0 * u, (int)u);
+        simple_rnn_forward_rows(&j, b0, b1);
+    }
+}
+
 void ck_simple_rnn_forward(int batch, int steps, int input_size, int units, ck_activation act,
                            int go_backwards, const float *x, const float *kernel,
                            const float *recurrent_kernel, const float *bias, const float *h0,
@@ -75,18 +101,32 @@ void ck_simple_rnn_forward(int batch, int steps, int input_size, int units, ck_a
     float *xt = saved, *h = xt + (int64_t)steps * batch * input_size;
     rnn_gather_steps(batch, steps, input_size, go_backwards, x, xt);
     if (h0) memcpy(h, h0, (size_t)bu * sizeof(float)); else memset(h, 0, (size_t)bu * sizeof(float));
+    /* the input projections of all steps, straight into h[1..T] */
     ck_sgemm_bias_act(0, 0, steps * batch, units, input_size, 1.0f, xt, CK_MAX(input_size, 1),
                       kernel, units, 0.0f, h + bu, units, bias, CK_ACT_IDENTITY);
-    simple_rnn_job j = {.b = batch, .t = steps, .u = units, .act = act,
-                        .act_row = rnn_act_row_for(ck_isa_active()), .y = y_seq};
-    for (int64_t s = 0; s < steps; s++) {
-        j.s = s;
-        j.h = h + (s + 1) * bu;
-        ck_sgemm(0, 0, batch, units, units, 1.0f, h + s * bu, units, recurrent_kernel, units, 1.0f,
-                 j.h, units);
-        ck_parallel_for(batch, rnn_min_rows(units), simple_rnn_forward_rows, &j);
-    }
+    simple_rnn_sequence_job q = {
+        .step = {.b = batch, .t = steps, .u = units, .act = act,
+                 .act_row = rnn_act_row_for(ck_isa_active()), .y = y_seq},
+        .h = h, .recurrent_kernel = recurrent_kernel};
+    rnn_run_batch_threads(batch, simple_rnn_forward_thread, &q);
     if (h_last) memcpy(h_last, h + (int64_t)steps * bu, (size_t)bu * sizeof(float));
+}
+
+static void simple_rnn_backward_thread(void *ctx, int thread, int nthreads) {
+    const simple_rnn_sequence_job *q = ctx;
+    simple_rnn_job j = q->step;
+    const int64_t u = j.u, bu = j.b * u;
+    int64_t b0, b1;
+    ck_split_range(j.b, nthreads, thread, 1, &b0, &b1);
+    for (int64_t s = j.t - 1; s >= 0 && b0 < b1; s--) {
+        j.s = s;
+        j.h = q->h + (s + 1) * bu;
+        j.dz = q->dz + s * bu;
+        simple_rnn_backward_rows(&j, b0, b1);
+        if (s > 0 || q->want_dh0)
+            ck_sgemm(0, 1, (int)(b1 - b0), (int)u, (int)u, 1.0f, j.dz + b0 * u, (int)u,
+                     q->recurrent_kernel, (int)u, 0.0f, j.dh + b0 * u, (int)u);
+    }
 }
 
 void ck_simple_rnn_backward(int batch, int steps, int input_size, int units, ck_activation act,
@@ -98,15 +138,10 @@ void ck_simple_rnn_backward(int batch, int steps, int input_size, int units, ck_
     const float *xt = saved, *h = xt + tb * input_size;
     float *dz = scratch, *dxt = dz + tb * units, *dh = dxt + tb * input_size;
     if (dh_last) memcpy(dh, dh_last, (size_t)bu * sizeof(float)); else memset(dh, 0, (size_t)bu * sizeof(float));
-    simple_rnn_job j = {.b = batch, .t = steps, .u = units, .act = act, .dy = dy_seq, .dh = dh};
-    for (int64_t s = steps - 1; s >= 0; s--) {
-        j.s = s;
-        j.h = (float *)h + (s + 1) * bu;
-        j.dz = dz + s * bu;
-        ck_parallel_for(batch, rnn_min_rows(units), simple_rnn_backward_rows, &j);
-        if (s > 0 || dh0)
-            ck_sgemm(0, 1, batch, units, units, 1.0f, j.dz, units, recurrent_kernel, units, 0.0f, dh, units);
-    }
+    simple_rnn_sequence_job q = {
+        .step = {.b = batch, .t = steps, .u = units, .act = act, .dy = dy_seq, .dh = dh},
+        .h = (float *)h, .recurrent_kernel = recurrent_kernel, .dz = dz, .want_dh0 = dh0 != NULL};
+    rnn_run_batch_threads(batch, simple_rnn_backward_thread, &q);
     if (dh0) memcpy(dh0, dh, (size_t)bu * sizeof(float));
     ck_sgemm(0, 1, (int)tb, input_size, units, 1.0f, dz, units, kernel, units, 0.0f, dxt,
              CK_MAX(input_size, 1));
