@@ -25,11 +25,16 @@ extension Model {
     /// let copy = try Model.load(from: URL(fileURLWithPath: "mlp.safetensors"))
     /// ```
     public func save(to url: URL) throws {
+        try save(to: url, beforeRename: { _ in })
+    }
+
+    /// The same, with ``AtomicFile``'s test hook between writing the temporary file and renaming it.
+    func save(to url: URL, beforeRename: (_ temporary: String) throws -> Void) throws {
         let architecture = try kerasArchitecture()
-        try SafeTensors.write(
+        let bytes = try SafeTensors.encode(
             weights.map { ($0.path, $0.untrackedValue) },
-            metadata: ["format": "peregrine", "model": name, Model.architectureMetadataKey: architecture.serialized],
-            to: url)
+            metadata: ["format": "peregrine", "model": name, Model.architectureMetadataKey: architecture.serialized])
+        try AtomicFile.write(bytes, to: url, beforeRename: beforeRename)
     }
 
     /// Loads a model that ``save(to:)`` wrote: rebuilds the architecture (a ``Sequential``,
