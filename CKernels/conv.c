@@ -30,10 +30,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Target size of one thread's gathered block: it and the GEMM's packed panels fit in a 1 MiB L2. */
+/* Target size of one thread's gathered block: it and the GEMM's packed panels fit in a 1 MiB L2.
+ * The input gradient's blocks are larger: its GEMM (dY·Wᵀ, depth = filters) is short, and a
+ * taller product amortises the packing of Wᵀ (measured: 1.5-2x on the cnn's second conv). */
 #define CONV_BLOCK_BYTES (192 * 1024)
+#define CONV_DATA_BLOCK_BYTES (1024 * 1024)
 #define CONV_BLOCK_MIN_ROWS 48
-#define CONV_BLOCK_MAX_ROWS 4096
+#define CONV_BLOCK_MAX_ROWS 8192
 
 typedef struct {
     float *data;
@@ -62,10 +65,14 @@ static inline int64_t conv_rows(const ck_conv2d_shape *s) {
     return s->batch * s->out_h * s->out_w;
 }
 
-static int64_t conv_block_rows(const ck_conv2d_shape *s) {
-    int64_t rows = CONV_BLOCK_BYTES / (int64_t)sizeof(float) / CK_MAX(conv_k(s), 1);
+static int64_t conv_rows_for(const ck_conv2d_shape *s, int64_t bytes) {
+    int64_t rows = bytes / (int64_t)sizeof(float) / CK_MAX(conv_k(s), 1);
     rows = CK_MAX(rows, CONV_BLOCK_MIN_ROWS);
     return CK_MIN(rows, CONV_BLOCK_MAX_ROWS);
+}
+
+static int64_t conv_block_rows(const ck_conv2d_shape *s) {
+    return conv_rows_for(s, CONV_BLOCK_BYTES);
 }
 
 static int conv_is_pointwise(const ck_conv2d_shape *s) {
@@ -75,73 +82,156 @@ static int conv_is_pointwise(const ck_conv2d_shape *s) {
 
 /* ---- im2col / col2im of one block of output pixels ---- */
 
-/* col[r, (a, b, c)] for the `rows` output pixels starting at linear pixel p0, group g.
- * col: [rows, K] */
+/* dst[q·K + e] = src[q·step + e] for q < count, e < seg. Called with a constant seg for the
+ * small segments of few-channel inputs (kw·C = 1, 3, 5, 7), so the inner copy is unrolled
+ * instead of a vector loop with runtime checks around three floats. */
+static inline __attribute__((always_inline)) void copy_segments(
+    float *restrict dst, int64_t K, const float *restrict src, int64_t step, int64_t count,
+    int64_t seg) {
+    for (int64_t q = 0; q < count; q++, dst += K, src += step)
+        for (int64_t e = 0; e < seg; e++) dst[e] = src[e];
+}
+
+/* The general pixel: tap by tap, zeros outside the image. */
+static void im2col_pixel(const ck_conv2d_shape *s, const float *src_row, int64_t w0, float *dst) {
+    const int64_t W = s->in_w, C = s->in_c, Cg = conv_cin_group(s);
+    for (int b = 0; b < s->kernel_w; b++) {
+        const int64_t iw = w0 + (int64_t)b * s->dilation_w;
+        float *d = dst + b * Cg;
+        if (iw < 0 || iw >= W) {
+            for (int64_t c = 0; c < Cg; c++) d[c] = 0.0f;
+        } else {
+            const float *v = src_row + iw * C;
+            for (int64_t c = 0; c < Cg; c++) d[c] = v[c];
+        }
+    }
+}
+
+/* One kernel row a of the col rows of a run of output pixels (n, i, j0..j1) that share their
+ * input row ih: dst points at column a·kw·Cg of the run's first col row. */
+static void im2col_run_row(const ck_conv2d_shape *s, const float *src_row, int64_t ih, int64_t j0,
+                           int64_t j1, float *dst) {
+    const int64_t W = s->in_w, C = s->in_c, Cg = conv_cin_group(s), K = conv_k(s);
+    const int64_t kw = s->kernel_w, segment = kw * Cg, sw = s->stride_w, pl = s->pad_left;
+    if (ih < 0 || ih >= s->in_h) {
+        for (int64_t j = j0; j < j1; j++, dst += K)
+            for (int64_t e = 0; e < segment; e++) dst[e] = 0.0f;
+        return;
+    }
+    if (s->groups != 1 || s->dilation_w != 1) {
+        for (int64_t j = j0; j < j1; j++, dst += K) im2col_pixel(s, src_row, j * sw - pl, dst);
+        return;
+    }
+    /* One group, no dilation along w: the kw·C values of a kernel row are adjacent in x, so an
+     * interior pixel is one copy. Interior: w0 = j·sw − pl ≥ 0 and w0 + kw ≤ W. */
+    int64_t ja = pl > 0 ? (pl + sw - 1) / sw : 0;
+    int64_t jb = W >= kw ? (W - kw + pl) / sw + 1 : 0;
+    ja = CK_MIN(CK_MAX(ja, j0), j1);
+    jb = CK_MAX(CK_MIN(jb, j1), ja);
+    for (int64_t j = j0; j < ja; j++) im2col_pixel(s, src_row, j * sw - pl, dst + (j - j0) * K);
+    float *d = dst + (ja - j0) * K;
+    const float *v = src_row + (ja * sw - pl) * C;
+    const int64_t count = jb - ja, step = sw * C;
+    switch (segment) {
+    case 1: copy_segments(d, K, v, step, count, 1); break;
+    case 3: copy_segments(d, K, v, step, count, 3); break;
+    case 5: copy_segments(d, K, v, step, count, 5); break;
+    case 6: copy_segments(d, K, v, step, count, 6); break;
+    case 7: copy_segments(d, K, v, step, count, 7); break;
+    case 9: copy_segments(d, K, v, step, count, 9); break;
+    default: copy_segments(d, K, v, step, count, segment); break;
+    }
+    for (int64_t j = jb; j < j1; j++) im2col_pixel(s, src_row, j * sw - pl, dst + (j - j0) * K);
+}
+
+/* col[r, (a, b, c)] for the `rows` output pixels starting at linear pixel p0, group g, gathered
+ * one run of pixels of the same output row at a time (the bounds of a kernel row are checked once
+ * per run, not per pixel). col: [rows, K] */
 static void im2col_block(const ck_conv2d_shape *s, const float *x, int64_t p0, int64_t rows,
                          int64_t g, float *col) {
     const int64_t H = s->in_h, W = s->in_w, C = s->in_c, Cg = conv_cin_group(s), K = conv_k(s);
-    const int64_t kw = s->kernel_w, segment = kw * Cg;
-    /* With one group and no dilation along w, the kw·C values of one kernel row are adjacent in
-     * x: one copy instead of kw. */
-    const int contiguous_row = s->groups == 1 && s->dilation_w == 1;
-    int64_t j = p0 % s->out_w, i = (p0 / s->out_w) % s->out_h, n = p0 / (s->out_w * s->out_h);
-    for (int64_t r = 0; r < rows; r++) {
-        float *dst = col + r * K;
-        const int64_t h0 = i * s->stride_h - s->pad_top, w0 = j * s->stride_w - s->pad_left;
+    const int64_t segment = (int64_t)s->kernel_w * Cg;
+    for (int64_t r = 0; r < rows;) {
+        const int64_t p = p0 + r;
+        const int64_t j0 = p % s->out_w, i = (p / s->out_w) % s->out_h;
+        const int64_t n = p / (s->out_w * s->out_h);
+        const int64_t run = CK_MIN(s->out_w - j0, rows - r);
         const float *image = x + n * H * W * C + g * Cg;
-        for (int a = 0; a < s->kernel_h; a++, dst += segment) {
+        const int64_t h0 = i * s->stride_h - s->pad_top;
+        for (int a = 0; a < s->kernel_h; a++) {
             const int64_t ih = h0 + (int64_t)a * s->dilation_h;
-            if (ih < 0 || ih >= H) {
-                memset(dst, 0, (size_t)segment * sizeof(float));
-                continue;
-            }
-            const float *src_row = image + ih * W * C;
-            if (contiguous_row && w0 >= 0 && w0 + kw <= W) {
-                const float *src = src_row + w0 * C;
-                for (int64_t e = 0; e < segment; e++) dst[e] = src[e];
-                continue;
-            }
-            for (int b = 0; b < kw; b++) {
-                const int64_t iw = w0 + (int64_t)b * s->dilation_w;
-                float *d = dst + b * Cg;
-                if (iw < 0 || iw >= W) {
-                    for (int64_t c = 0; c < Cg; c++) d[c] = 0.0f;
-                } else {
-                    const float *src = src_row + iw * C;
-                    for (int64_t c = 0; c < Cg; c++) d[c] = src[c];
-                }
-            }
+            im2col_run_row(s, image + ih * W * C, ih, j0, j0 + run, col + r * K + a * segment);
         }
-        if (++j == s->out_w) {
-            j = 0;
-            if (++i == s->out_h) { i = 0; n++; }
-        }
+        r += run;
     }
+}
+
+/* dst[q·step + e] += src[q·K + e]: the adjoint of copy_segments. Pixels of one run may overlap
+ * in dst (stride < kw), so the order is kept: q ascending. */
+static inline __attribute__((always_inline)) void add_segments(
+    float *dst, int64_t step, const float *src, int64_t K, int64_t count, int64_t seg) {
+    for (int64_t q = 0; q < count; q++, dst += step, src += K)
+        for (int64_t e = 0; e < seg; e++) dst[e] += src[e];
+}
+
+static void col2im_pixel(const ck_conv2d_shape *s, const float *src, int64_t w0, float *dst_row) {
+    const int64_t W = s->in_w, C = s->in_c, Cg = conv_cin_group(s);
+    for (int b = 0; b < s->kernel_w; b++) {
+        const int64_t iw = w0 + (int64_t)b * s->dilation_w;
+        if (iw < 0 || iw >= W) continue;
+        float *d = dst_row + iw * C;
+        const float *v = src + b * Cg;
+        for (int64_t c = 0; c < Cg; c++) d[c] += v[c];
+    }
+}
+
+/* Kernel row a of a run of pixels (n, i, j0..j1): dx_row[ih, ...] += dcol segments. */
+static void col2im_run_row(const ck_conv2d_shape *s, const float *src, int64_t ih, int64_t j0,
+                           int64_t j1, float *dst_row) {
+    const int64_t W = s->in_w, C = s->in_c, Cg = conv_cin_group(s), K = conv_k(s);
+    const int64_t kw = s->kernel_w, segment = kw * Cg, sw = s->stride_w, pl = s->pad_left;
+    if (ih < 0 || ih >= s->in_h) return;
+    if (s->groups != 1 || s->dilation_w != 1) {
+        for (int64_t j = j0; j < j1; j++, src += K) col2im_pixel(s, src, j * sw - pl, dst_row);
+        return;
+    }
+    int64_t ja = pl > 0 ? (pl + sw - 1) / sw : 0;
+    int64_t jb = W >= kw ? (W - kw + pl) / sw + 1 : 0;
+    ja = CK_MIN(CK_MAX(ja, j0), j1);
+    jb = CK_MAX(CK_MIN(jb, j1), ja);
+    for (int64_t j = j0; j < ja; j++) col2im_pixel(s, src + (j - j0) * K, j * sw - pl, dst_row);
+    const float *v = src + (ja - j0) * K;
+    float *d = dst_row + (ja * sw - pl) * C;
+    const int64_t count = jb - ja, step = sw * C;
+    switch (segment) {
+    case 1: add_segments(d, step, v, K, count, 1); break;
+    case 3: add_segments(d, step, v, K, count, 3); break;
+    case 5: add_segments(d, step, v, K, count, 5); break;
+    case 6: add_segments(d, step, v, K, count, 6); break;
+    case 7: add_segments(d, step, v, K, count, 7); break;
+    case 9: add_segments(d, step, v, K, count, 9); break;
+    default: add_segments(d, step, v, K, count, segment); break;
+    }
+    for (int64_t j = jb; j < j1; j++) col2im_pixel(s, src + (j - j0) * K, j * sw - pl, dst_row);
 }
 
 /* dx[n, ih, iw, g·Cg + c] += dcol[r, (a, b, c)] for the block's pixels (the adjoint of im2col). */
 static void col2im_block(const ck_conv2d_shape *s, const float *dcol, int64_t p0, int64_t rows,
                          int64_t g, float *dx) {
     const int64_t H = s->in_h, W = s->in_w, C = s->in_c, Cg = conv_cin_group(s), K = conv_k(s);
-    const int64_t kw = s->kernel_w;
-    int64_t j = p0 % s->out_w, i = (p0 / s->out_w) % s->out_h, n = p0 / (s->out_w * s->out_h);
-    for (int64_t r = 0; r < rows; r++) {
-        const float *src = dcol + r * K;
-        const int64_t h0 = i * s->stride_h - s->pad_top, w0 = j * s->stride_w - s->pad_left;
+    const int64_t segment = (int64_t)s->kernel_w * Cg;
+    for (int64_t r = 0; r < rows;) {
+        const int64_t p = p0 + r;
+        const int64_t j0 = p % s->out_w, i = (p / s->out_w) % s->out_h;
+        const int64_t n = p / (s->out_w * s->out_h);
+        const int64_t run = CK_MIN(s->out_w - j0, rows - r);
         float *image = dx + n * H * W * C + g * Cg;
+        const int64_t h0 = i * s->stride_h - s->pad_top;
         for (int a = 0; a < s->kernel_h; a++) {
             const int64_t ih = h0 + (int64_t)a * s->dilation_h;
-            for (int b = 0; b < kw; b++, src += Cg) {
-                const int64_t iw = w0 + (int64_t)b * s->dilation_w;
-                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
-                float *d = image + (ih * W + iw) * C;
-                for (int64_t c = 0; c < Cg; c++) d[c] += src[c];
-            }
+            col2im_run_row(s, dcol + r * K + a * segment, ih, j0, j0 + run, image + ih * W * C);
         }
-        if (++j == s->out_w) {
-            j = 0;
-            if (++i == s->out_h) { i = 0; n++; }
-        }
+        r += run;
     }
 }
 
@@ -278,7 +368,7 @@ static void conv_data_images(const ck_conv2d_shape *s, const float *dy_all, cons
                              float *dx, int64_t n0, int64_t n1) {
     const int64_t K = conv_k(s), F = s->out_c, Fg = conv_fout_group(s);
     const int64_t image = s->in_h * s->in_w * s->in_c, pixels = s->out_h * s->out_w;
-    const int64_t block = conv_block_rows(s);
+    const int64_t block = conv_rows_for(s, CONV_DATA_BLOCK_BYTES);
     memset(dx + n0 * image, 0, (size_t)((n1 - n0) * image) * sizeof(float));
     float *dcol = conv_reserve(&col_buffer, (size_t)(block * K));
     if (!dcol) return;

@@ -48,6 +48,9 @@ struct ConvKernelTests {
         Config(n: 1, h: 5, w: 7, c: 4, f: 6, kh: 1, kw: 1, groups: 2),
         Config(n: 3, h: 5, w: 5, c: 3, f: 4, kh: 1, kw: 1),
         Config(n: 2, h: 6, w: 6, c: 3, f: 4, kh: 1, kw: 1, sh: 2, sw: 2),
+        // one channel: the unrolled 3- and 5-float kernel-row copies, with edges on both sides
+        Config(n: 2, h: 9, w: 11, c: 1, f: 3, kh: 3, kw: 3, same: true),
+        Config(n: 1, h: 17, w: 17, c: 1, f: 4, kh: 5, kw: 5, sh: 2, sw: 2, same: true),
         // several gathered blocks (K = 576 → 85-row blocks), and whole-image threading (n ≥ 5)
         Config(n: 2, h: 9, w: 9, c: 64, f: 8, kh: 3, kw: 3),
         Config(n: 5, h: 7, w: 6, c: 3, f: 5, kh: 3, kw: 3, same: true),
