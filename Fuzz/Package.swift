@@ -1,7 +1,7 @@
 // swift-tools-version: 6.2
 //
 // libFuzzer harnesses for Peregrine's parsers of untrusted files: the IDX (MNIST) reader and the
-// safetensors reader. A nested package that depends on the root by path, so the library's own
+// safetensors reader, and the JSON parser under both headers and model configs. A nested package that depends on the root by path, so the library's own
 // `swift build` never sees it. The harnesses only link with the fuzzer's main: build them with
 //
 //   cd Fuzz
@@ -28,5 +28,9 @@ let package = Package(
             name: "FuzzSafeTensors",
             dependencies: ["FuzzMain", .product(name: "Peregrine", package: "Peregrine")],
             path: "Sources/FuzzSafeTensors"),
+        .executableTarget(
+            name: "FuzzJSON",
+            dependencies: ["FuzzMain", .product(name: "Peregrine", package: "Peregrine")],
+            path: "Sources/FuzzJSON"),
     ]
 )

@@ -3,4 +3,5 @@
 #define FUZZ_MAIN_H
 int FuzzIDX_main(int argc, char **argv);
 int FuzzSafeTensors_main(int argc, char **argv);
+int FuzzJSON_main(int argc, char **argv);
 #endif
