@@ -109,8 +109,13 @@ CK_TARGET_AVX512 static void lstm_row_avx512(const lstm_step_job *j, int64_t b) 
     const float *cp = j->c_prev + b * u;
     float *c = j->c + b * u, *tc = j->tc + b * u, *h = j->h + b * u;
     float *y = j->y ? j->y + (b * j->d.t + j->s) * u : NULL;
+    /* the next step's pre-activations of this row, written by the input GEMM long ago: start
+     * pulling them into L2 while the transcendentals here keep the core busy */
+    const char *next = j->s + 1 < j->d.t ? (const char *)(z + j->d.b * 4 * u) : NULL;
     for (int64_t k = 0; k < u; k += 16) {
         __mmask16 m = u - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (u - k)) - 1);
+        if (next)
+            for (int q = 0; q < 4; q++) _mm_prefetch(next + (q * u + k) * 4, _MM_HINT_T1);
         __m512 i = ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + k));
         __m512 f = ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + u + k));
         __m512 g = ck_tanh_avx512(_mm512_maskz_loadu_ps(m, z + 2 * u + k));
@@ -136,7 +141,10 @@ CK_TARGET_AVX2 static void lstm_row_avx2(const lstm_step_job *j, int64_t b) {
     const float *cp = j->c_prev + b * u;
     float *c = j->c + b * u, *tc = j->tc + b * u, *h = j->h + b * u;
     float *y = j->y ? j->y + (b * j->d.t + j->s) * u : NULL;
+    const char *next = j->s + 1 < j->d.t ? (const char *)(z + j->d.b * 4 * u) : NULL;
     for (int64_t k = 0; k < u; k += 8) {
+        if (next && k % 16 == 0)
+            for (int q = 0; q < 4; q++) _mm_prefetch(next + (q * u + k) * 4, _MM_HINT_T1);
         /* masked lanes load as 0 (no fault) and are not stored */
         __m256i m = _mm256_loadu_si256((const __m256i *)(lanes + 8 - CK_MIN(u - k, 8)));
         __m256 i = ck_sigmoid_avx2(_mm256_maskload_ps(z + k, m));
@@ -253,12 +261,28 @@ INLINE void lstm_backward_row(int64_t u, const float *restrict z, const float *r
     }
 }
 
+/* The previous step's saved rows (gates, c, tanh c) come from far back in memory: ask for them
+ * one row ahead of the arithmetic that needs them. */
+INLINE void lstm_prefetch_previous(const lstm_backward_job *j, int64_t b) {
+    if (j->s == 0) return;
+    const int64_t u = j->d.u, bu = j->d.b * u;
+    const char *z = (const char *)(j->gates - j->d.b * 4 * u + b * 4 * u);
+    const char *cp = (const char *)(j->c_prev - bu + b * u), *tc = (const char *)(j->tc - bu + b * u);
+    for (int64_t k = 0; k < 4 * u * 4; k += 64) __builtin_prefetch(z + k, 0, 2);
+    for (int64_t k = 0; k < u * 4; k += 64) {
+        __builtin_prefetch(cp + k, 0, 2);
+        __builtin_prefetch(tc + k, 0, 2);
+    }
+}
+
 INLINE void lstm_backward_loop(const lstm_backward_job *j, int64_t b0, int64_t b1, int has_dy) {
     const int64_t u = j->d.u;
-    for (int64_t b = b0; b < b1; b++)
+    for (int64_t b = b0; b < b1; b++) {
+        lstm_prefetch_previous(j, b);
         lstm_backward_row(u, j->gates + b * 4 * u, j->c_prev + b * u, j->tc + b * u,
                           has_dy ? j->dy + (b * j->d.t + j->s) * u : NULL, j->dh + b * u,
                           j->dc + b * u, j->dz + b * 4 * u, has_dy);
+    }
 }
 
 static void lstm_backward_generic(const lstm_backward_job *j, int64_t b0, int64_t b1) {

@@ -16,8 +16,8 @@ struct LSTMBenchCommand: ParsableCommand {
     @Option(help: "Threads (default: OMP_NUM_THREADS or all cores).")
     var threads: Int?
 
-    @Option(help: "Samples per measurement; the best is reported.")
-    var samples: Int = 5
+    @Option(help: "Samples per measurement (GEMM and LSTM alternate); the best is reported.")
+    var samples: Int = 10
 
     @Option(help: "batch,steps,features,units (default: the lstm workload 128,28,28,128).")
     var shape: String = "128,28,28,128"
@@ -36,8 +36,7 @@ struct LSTMBenchCommand: ParsableCommand {
         for backward in [false, true] {
             let what = backward ? "forward+backward" : "forward"
             let flops = bench.flops(backward: backward)
-            let gemm = bench.gemmSeconds(backward: backward, samples: samples)
-            let lstm = bench.lstmSeconds(backward: backward, samples: samples)
+            let (gemm, lstm) = bench.compare(backward: backward, samples: samples)
             Self.row("ck_sgemm, the LSTM's \(what) products", String(format: "%7.2f ms %7.1f GFLOP/s", gemm * 1e3, flops / gemm * 1e-9), "")
             Self.row("ck_lstm \(what)", String(format: "%7.2f ms %7.1f GFLOP/s", lstm * 1e3, flops / lstm * 1e-9),
                      String(format: "%5.0f%% of the GEMMs", 100 * gemm / lstm))

@@ -110,6 +110,22 @@ public final class LSTMBenchmark {
         return best
     }
 
+    /// Best seconds of the GEMM baseline and of the LSTM kernels, sampled alternately (one sample
+    /// of each per round) so that both see the same load on a shared machine.
+    ///
+    /// ```swift
+    /// let (gemm, lstm) = bench.compare(backward: true)
+    /// print("\(100 * gemm / lstm)% of the GEMMs")
+    /// ```
+    public func compare(backward: Bool, samples: Int = 5) -> (gemm: Double, lstm: Double) {
+        var gemm = Double.infinity, lstm = Double.infinity
+        for _ in 0..<Swift.max(samples, 1) {
+            gemm = Swift.min(gemm, Self.bestSeconds(samples: 1) { runGEMMs(backward: backward) })
+            lstm = Swift.min(lstm, Self.bestSeconds(samples: 1) { runLSTM(backward: backward) })
+        }
+        return (gemm, lstm)
+    }
+
     /// Best seconds of the LSTM kernels.
     public func lstmSeconds(backward: Bool, samples: Int = 5) -> Double {
         Self.bestSeconds(samples: samples) { runLSTM(backward: backward) }
