@@ -190,25 +190,48 @@ typedef struct {
     float *drh;                        /* reset_after = 0: [B, u] */
 } gru_backward_job;
 
-static void gru_backward_rows_after(void *ctx, int64_t b0, int64_t b1) {
-    const gru_backward_job *j = ctx;
+/* reset_after = 1: one row's dzx, dzh and the direct part of dh. restrict parameters and a
+ * constant has_dy let each ISA's variant vectorise. */
+#define INLINE static inline __attribute__((always_inline))
+INLINE void gru_backward_row_after(int64_t u, const float *restrict gt, const float *restrict rec,
+                                   const float *restrict hp, const float *restrict dy,
+                                   float *restrict dh, float *restrict dzx, float *restrict dzh,
+                                   int has_dy) {
+    for (int64_t k = 0; k < u; k++) {
+        float z = gt[k], r = gt[u + k], n = gt[2 * u + k], hh = rec[2 * u + k];
+        float dht = has_dy ? dh[k] + dy[k] : dh[k];
+        float dz = dht * (hp[k] - n), dn = dht * (1.0f - z);
+        float dan = dn * (1.0f - n * n);
+        float daz = dz * z * (1.0f - z), dar = dan * hh * r * (1.0f - r);
+        dzx[k] = daz, dzx[u + k] = dar, dzx[2 * u + k] = dan;
+        dzh[k] = daz, dzh[u + k] = dar, dzh[2 * u + k] = dan * r;
+        dh[k] = dht * z;
+    }
+}
+
+INLINE void gru_backward_loop_after(const gru_backward_job *j, int64_t b0, int64_t b1, int has_dy) {
     const int64_t u = j->d.u;
-    for (int64_t b = b0; b < b1; b++) {
-        const float *restrict gt = j->gates + b * 3 * u, *restrict rec = j->aux + b * 3 * u,
-                              *restrict hp = j->h_prev + b * u;
-        const float *restrict dy = j->dy ? j->dy + (b * j->d.t + j->s) * u : NULL;
-        float *restrict dh = j->dh + b * u, *restrict dzx = j->dzx + b * 3 * u,
-                        *restrict dzh = j->dzh + b * 3 * u;
-        for (int64_t k = 0; k < u; k++) {
-            float z = gt[k], r = gt[u + k], n = gt[2 * u + k], hh = rec[2 * u + k];
-            float dht = dy ? dh[k] + dy[k] : dh[k];
-            float dz = dht * (hp[k] - n), dn = dht * (1.0f - z);
-            float dan = dn * (1.0f - n * n);
-            float daz = dz * z * (1.0f - z), dar = dan * hh * r * (1.0f - r);
-            dzx[k] = daz, dzx[u + k] = dar, dzx[2 * u + k] = dan;
-            dzh[k] = daz, dzh[u + k] = dar, dzh[2 * u + k] = dan * r;
-            dh[k] = dht * z;
-        }
+    for (int64_t b = b0; b < b1; b++)
+        gru_backward_row_after(u, j->gates + b * 3 * u, j->aux + b * 3 * u, j->h_prev + b * u,
+                               has_dy ? j->dy + (b * j->d.t + j->s) * u : NULL, j->dh + b * u,
+                               j->dzx + b * 3 * u, j->dzh + b * 3 * u, has_dy);
+}
+
+static void gru_backward_after_generic(const gru_backward_job *j, int64_t b0, int64_t b1) {
+    if (j->dy) gru_backward_loop_after(j, b0, b1, 1); else gru_backward_loop_after(j, b0, b1, 0);
+}
+CK_TARGET_AVX2 static void gru_backward_after_avx2(const gru_backward_job *j, int64_t b0, int64_t b1) {
+    if (j->dy) gru_backward_loop_after(j, b0, b1, 1); else gru_backward_loop_after(j, b0, b1, 0);
+}
+CK_TARGET_AVX512 static void gru_backward_after_avx512(const gru_backward_job *j, int64_t b0, int64_t b1) {
+    if (j->dy) gru_backward_loop_after(j, b0, b1, 1); else gru_backward_loop_after(j, b0, b1, 0);
+}
+
+static void gru_backward_rows_after(const gru_backward_job *j, int64_t b0, int64_t b1) {
+    switch (ck_isa_active()) {
+    case CK_ISA_AVX512: gru_backward_after_avx512(j, b0, b1); break;
+    case CK_ISA_AVX2: gru_backward_after_avx2(j, b0, b1); break;
+    default: gru_backward_after_generic(j, b0, b1); break;
     }
 }
 

@@ -47,25 +47,65 @@ static void simple_rnn_forward_rows(void *ctx, int64_t b0, int64_t b1) {
     }
 }
 
-/* dz = dh_total · act'(h), the derivative written from the output as TF does. */
-static void simple_rnn_backward_rows(void *ctx, int64_t b0, int64_t b1) {
-    const simple_rnn_job *j = ctx;
+/* dz = dh_total · act'(h), the derivative written from the output as TF does. act and has_dy
+ * are constants at every call below and the pointers restrict parameters, so each variant is a
+ * branch-free loop vectorised for its ISA. */
+#define INLINE static inline __attribute__((always_inline))
+INLINE void simple_rnn_backward_row(int64_t u, const float *restrict h, const float *restrict dy,
+                                    const float *restrict dh, float *restrict dz, ck_activation act,
+                                    int has_dy) {
+    for (int64_t k = 0; k < u; k++) {
+        float d = has_dy ? dh[k] + dy[k] : dh[k];
+        if (act == CK_ACT_TANH) d = d * (1.0f - h[k] * h[k]);
+        else if (act == CK_ACT_SIGMOID) d = d * h[k] * (1.0f - h[k]);
+        else if (act == CK_ACT_RELU) d = h[k] > 0.0f ? d : 0.0f;
+        dz[k] = d;
+    }
+}
+
+INLINE void simple_rnn_backward_loop(const simple_rnn_job *j, int64_t b0, int64_t b1, ck_activation act,
+                                     int has_dy) {
     const int64_t u = j->u;
-    for (int64_t b = b0; b < b1; b++) {
-        const float *restrict h = j->h + b * u;
-        const float *restrict dy = j->dy ? j->dy + (b * j->t + j->s) * u : NULL;
-        const float *restrict dh = j->dh + b * u;
-        float *restrict dz = j->dz + b * u;
-        for (int64_t k = 0; k < u; k++) {
-            float d = dy ? dh[k] + dy[k] : dh[k];
-            switch (j->act) {
-            case CK_ACT_TANH: d = d * (1.0f - h[k] * h[k]); break;
-            case CK_ACT_SIGMOID: d = d * h[k] * (1.0f - h[k]); break;
-            case CK_ACT_RELU: d = h[k] > 0.0f ? d : 0.0f; break;
-            default: break;
-            }
-            dz[k] = d;
-        }
+    for (int64_t b = b0; b < b1; b++)
+        simple_rnn_backward_row(u, j->h + b * u, has_dy ? j->dy + (b * j->t + j->s) * u : NULL,
+                                j->dh + b * u, j->dz + b * u, act, has_dy);
+}
+
+#define SIMPLE_RNN_BACKWARD_CASES(j, b0, b1)                                                     \
+    switch ((j)->act) {                                                                          \
+    case CK_ACT_TANH:                                                                            \
+        if ((j)->dy) simple_rnn_backward_loop(j, b0, b1, CK_ACT_TANH, 1);                        \
+        else simple_rnn_backward_loop(j, b0, b1, CK_ACT_TANH, 0);                                \
+        break;                                                                                   \
+    case CK_ACT_SIGMOID:                                                                         \
+        if ((j)->dy) simple_rnn_backward_loop(j, b0, b1, CK_ACT_SIGMOID, 1);                     \
+        else simple_rnn_backward_loop(j, b0, b1, CK_ACT_SIGMOID, 0);                             \
+        break;                                                                                   \
+    case CK_ACT_RELU:                                                                            \
+        if ((j)->dy) simple_rnn_backward_loop(j, b0, b1, CK_ACT_RELU, 1);                        \
+        else simple_rnn_backward_loop(j, b0, b1, CK_ACT_RELU, 0);                                \
+        break;                                                                                   \
+    default:                                                                                     \
+        if ((j)->dy) simple_rnn_backward_loop(j, b0, b1, CK_ACT_IDENTITY, 1);                    \
+        else simple_rnn_backward_loop(j, b0, b1, CK_ACT_IDENTITY, 0);                            \
+        break;                                                                                   \
+    }
+
+static void simple_rnn_backward_generic(const simple_rnn_job *j, int64_t b0, int64_t b1) {
+    SIMPLE_RNN_BACKWARD_CASES(j, b0, b1)
+}
+CK_TARGET_AVX2 static void simple_rnn_backward_avx2(const simple_rnn_job *j, int64_t b0, int64_t b1) {
+    SIMPLE_RNN_BACKWARD_CASES(j, b0, b1)
+}
+CK_TARGET_AVX512 static void simple_rnn_backward_avx512(const simple_rnn_job *j, int64_t b0, int64_t b1) {
+    SIMPLE_RNN_BACKWARD_CASES(j, b0, b1)
+}
+
+static void simple_rnn_backward_rows(const simple_rnn_job *j, int64_t b0, int64_t b1) {
+    switch (ck_isa_active()) {
+    case CK_ISA_AVX512: simple_rnn_backward_avx512(j, b0, b1); break;
+    case CK_ISA_AVX2: simple_rnn_backward_avx2(j, b0, b1); break;
+    default: simple_rnn_backward_generic(j, b0, b1); break;
     }
 }
 
