@@ -139,61 +139,107 @@ void ck_avgpool2d_forward(const ck_pool2d_shape *s, const float *x, float *y) {
 
 /* ---- backward: items are (image, channel block) pairs, disjoint in dx ---- */
 
-/* Gather form of the scatter: each window adds dy to the cells whose index its argmax holds,
- * as a compare-and-select over the channel block, so the loop vectorises (a scatter by index
- * would not). */
-INLINE void max_backward_loop(const pool_job *jb, int64_t begin, int64_t end) {
+/* Windows that tile the image (stride == pool) never overlap: every covered cell is written once,
+ * by assignment, and only the uncovered border (a valid pooling's leftover rows and columns) is
+ * zeroed. Overlapping windows zero the whole block and accumulate. */
+INLINE int pool_tiles(const ck_pool2d_shape *s) {
+    return s->stride_h == s->pool_h && s->stride_w == s->pool_w;
+}
+
+/* Zeroes channels [0, cb) of dx (one image, offset to its channel block) outside the windows:
+ * everything when !tiles, else the cells outside rows [h0, h1) × columns [w0, w1). */
+INLINE void pool_zero(const ck_pool2d_shape *s, float *dx, int64_t cb, int tiles) {
+    const int64_t C = s->channels, H = s->in_h, W = s->in_w;
+    const int64_t h0 = tiles ? CK_MAX(-(int64_t)s->pad_top, 0) : 0;
+    const int64_t h1 = tiles ? CK_MIN(s->out_h * s->stride_h - s->pad_top, H) : 0;
+    const int64_t w0 = tiles ? CK_MAX(-(int64_t)s->pad_left, 0) : 0;
+    const int64_t w1 = tiles ? CK_MIN(s->out_w * s->stride_w - s->pad_left, W) : 0;
+    for (int64_t h = 0; h < H; h++) {
+        const int inside = h >= h0 && h < h1;
+        for (int64_t w = 0; w < W; w++) {
+            if (inside && w >= w0 && w < w1) {
+                w = w1 - 1;
+                continue;
+            }
+            float *d = dx + (h * W + w) * C;
+            for (int64_t c = 0; c < cb; c++) d[c] = 0.0f;
+        }
+    }
+}
+
+/* Gather form of the scatter: each window adds dy to the cells whose index its argmax holds, as
+ * a compare-and-select over the channel block, so the loop vectorises (a scatter by index would
+ * not). */
+INLINE void max_backward_image(const pool_job *jb, int64_t n, int64_t c0, int64_t cb, int tiles) {
     const ck_pool2d_shape *s = jb->s;
     const int64_t C = s->channels, W = s->in_w, HW = s->in_h * s->in_w;
+    float *dx = jb->dx + n * HW * C + c0;
+    pool_zero(s, dx, cb, tiles);
+    for (int64_t i = 0; i < s->out_h; i++)
+        for (int64_t j = 0; j < s->out_w; j++) {
+            int64_t h0, h1, w0, w1;
+            pool_window(s, i, j, &h0, &h1, &w0, &w1);
+            const int64_t o = ((n * s->out_h + i) * s->out_w + j) * C + c0;
+            const float *restrict dy = jb->dy + o;
+            const int32_t *restrict idx = jb->argmax + o;
+            for (int64_t h = h0; h < h1; h++)
+                for (int64_t w = w0; w < w1; w++) {
+                    const int32_t cell = (int32_t)(h * W + w);
+                    float *restrict d = dx + (h * W + w) * C;
+                    if (tiles) {
+                        for (int64_t c = 0; c < cb; c++) d[c] = idx[c] == cell ? dy[c] : 0.0f;
+                    } else {
+                        for (int64_t c = 0; c < cb; c++) d[c] += idx[c] == cell ? dy[c] : 0.0f;
+                    }
+                }
+        }
+}
+
+INLINE void max_backward_loop(const pool_job *jb, int64_t begin, int64_t end) {
+    const int tiles = pool_tiles(jb->s);
     for (int64_t item = begin; item < end; item++) {
         const int64_t n = item / jb->channel_blocks;
         const int64_t c0 = (item % jb->channel_blocks) * POOL_CHANNEL_BLOCK;
-        const int64_t cb = CK_MIN(c0 + POOL_CHANNEL_BLOCK, C) - c0;
-        float *dx = jb->dx + n * HW * C + c0;
-        for (int64_t cell = 0; cell < HW; cell++)
-            for (int64_t c = 0; c < cb; c++) dx[cell * C + c] = 0.0f;
-        for (int64_t i = 0; i < s->out_h; i++)
-            for (int64_t j = 0; j < s->out_w; j++) {
-                int64_t h0, h1, w0, w1;
-                pool_window(s, i, j, &h0, &h1, &w0, &w1);
-                const int64_t o = ((n * s->out_h + i) * s->out_w + j) * C + c0;
-                const float *restrict dy = jb->dy + o;
-                const int32_t *restrict idx = jb->argmax + o;
-                for (int64_t h = h0; h < h1; h++)
-                    for (int64_t w = w0; w < w1; w++) {
-                        const int32_t cell = (int32_t)(h * W + w);
-                        float *restrict d = dx + (h * W + w) * C;
-                        for (int64_t c = 0; c < cb; c++) d[c] += idx[c] == cell ? dy[c] : 0.0f;
-                    }
-            }
+        const int64_t cb = CK_MIN(c0 + POOL_CHANNEL_BLOCK, jb->s->channels) - c0;
+        if (tiles) max_backward_image(jb, n, c0, cb, 1);
+        else max_backward_image(jb, n, c0, cb, 0);
     }
 }
 POOL_DISPATCH(max_backward, pool_job)
 
-INLINE void avg_backward_loop(const pool_job *jb, int64_t begin, int64_t end) {
+INLINE void avg_backward_image(const pool_job *jb, int64_t n, int64_t c0, int64_t cb, int tiles) {
     const ck_pool2d_shape *s = jb->s;
     const int64_t C = s->channels, W = s->in_w, HW = s->in_h * s->in_w;
     float share[POOL_CHANNEL_BLOCK];
+    float *dx = jb->dx + n * HW * C + c0;
+    pool_zero(s, dx, cb, tiles);
+    for (int64_t i = 0; i < s->out_h; i++)
+        for (int64_t j = 0; j < s->out_w; j++) {
+            int64_t h0, h1, w0, w1;
+            pool_window(s, i, j, &h0, &h1, &w0, &w1);
+            const float count = (float)((h1 - h0) * (w1 - w0));
+            const float *restrict dy = jb->dy + ((n * s->out_h + i) * s->out_w + j) * C + c0;
+            for (int64_t c = 0; c < cb; c++) share[c] = dy[c] / count;
+            for (int64_t h = h0; h < h1; h++)
+                for (int64_t w = w0; w < w1; w++) {
+                    float *restrict d = dx + (h * W + w) * C;
+                    if (tiles) {
+                        for (int64_t c = 0; c < cb; c++) d[c] = share[c];
+                    } else {
+                        for (int64_t c = 0; c < cb; c++) d[c] += share[c];
+                    }
+                }
+        }
+}
+
+INLINE void avg_backward_loop(const pool_job *jb, int64_t begin, int64_t end) {
+    const int tiles = pool_tiles(jb->s);
     for (int64_t item = begin; item < end; item++) {
         const int64_t n = item / jb->channel_blocks;
         const int64_t c0 = (item % jb->channel_blocks) * POOL_CHANNEL_BLOCK;
-        const int64_t cb = CK_MIN(c0 + POOL_CHANNEL_BLOCK, C) - c0;
-        float *dx = jb->dx + n * HW * C + c0;
-        for (int64_t cell = 0; cell < HW; cell++)
-            for (int64_t c = 0; c < cb; c++) dx[cell * C + c] = 0.0f;
-        for (int64_t i = 0; i < s->out_h; i++)
-            for (int64_t j = 0; j < s->out_w; j++) {
-                int64_t h0, h1, w0, w1;
-                pool_window(s, i, j, &h0, &h1, &w0, &w1);
-                const float count = (float)((h1 - h0) * (w1 - w0));
-                const float *restrict dy = jb->dy + ((n * s->out_h + i) * s->out_w + j) * C + c0;
-                for (int64_t c = 0; c < cb; c++) share[c] = dy[c] / count;
-                for (int64_t h = h0; h < h1; h++)
-                    for (int64_t w = w0; w < w1; w++) {
-                        float *restrict d = dx + (h * W + w) * C;
-                        for (int64_t c = 0; c < cb; c++) d[c] += share[c];
-                    }
-            }
+        const int64_t cb = CK_MIN(c0 + POOL_CHANNEL_BLOCK, jb->s->channels) - c0;
+        if (tiles) avg_backward_image(jb, n, c0, cb, 1);
+        else avg_backward_image(jb, n, c0, cb, 0);
     }
 }
 POOL_DISPATCH(avg_backward, pool_job)

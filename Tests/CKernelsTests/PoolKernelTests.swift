@@ -35,6 +35,9 @@ struct PoolKernelTests {
         Config(n: 1, h: 17, w: 17, c: 17, ph: 3, pw: 2, sh: 2, sw: 3),
         Config(n: 3, h: 9, w: 8, c: 67, ph: 3, pw: 3, sh: 2, sw: 2, same: true),
         Config(n: 7, h: 26, w: 26, c: 32, ph: 2, pw: 2, sh: 2, sw: 2),
+        // tiling windows with padding before (top/left 1) and uncovered cells after (valid)
+        Config(n: 1, h: 5, w: 7, c: 3, ph: 4, pw: 4, sh: 4, sw: 4, same: true),
+        Config(n: 2, h: 7, w: 8, c: 5, ph: 3, pw: 3, sh: 3, sw: 3),
     ]
 
     @Test func maxAndAveragePoolingMatchTheLoops() {
