@@ -455,7 +455,8 @@ void ck_global_maxpool2d_backward(int64_t batch, int64_t cells, int64_t channels
 
 /**
  * Batch normalization in training over x [rows, channels] (statistics over the rows):
- * mean, BIASED variance (two passes, per-thread partial sums), then TF's
+ * mean, BIASED variance (one pass of per-thread partial sums of x − k and (x − k)², k the first
+ * row, combined in double), then TF's
  * inv = rsqrt(var + eps)·gamma; y = x·inv + (beta − mean·inv), and max(y, 0) when relu != 0.
  * gamma / beta may be NULL (1 / 0). mean and variance [channels] receive the batch statistics.
  */
