@@ -6,11 +6,12 @@ import CKernels
 /// let a: LearningRate = 0.01
 /// let b = LearningRate.schedule(ExponentialDecay(initialLearningRate: 0.1, decaySteps: 10, decayRate: 0.9))
 /// ```
-public enum LearningRate: Sendable, ExpressibleByFloatLiteral {
+public enum LearningRate: Sendable, ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral {
     case constant(Float)
     case schedule(any LearningRateSchedule)
 
     public init(floatLiteral value: Float) { self = .constant(value) }
+    public init(integerLiteral value: Int) { self = .constant(Float(value)) }
 
     /// The rate for the update made at `step`.
     public func value(at step: Int) -> Float {
