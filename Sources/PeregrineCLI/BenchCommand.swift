@@ -73,6 +73,13 @@ struct GEMMBenchCommand: ParsableCommand {
         }
         if !withOpenBLAS {
             print("(native only: build with `--traits OpenBLAS` for the OpenBLAS column and ratio)")
+        } else if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil {
+            // Debian's OpenBLAS 0.3.21 does not know recent Xeons and falls back to its SSE3
+            // (Prescott) kernels there: a baseline several times too weak.
+            print("(OPENBLAS_CORETYPE unset: on CPUs OpenBLAS 0.3.21 does not recognise it runs its "
+                + "generic kernels; set OPENBLAS_CORETYPE=SkylakeX (AVX-512) for a fair baseline)")
+        } else {
+            print("(OpenBLAS core type \(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]!))")
         }
     }
 
