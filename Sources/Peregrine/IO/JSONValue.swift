@@ -279,7 +279,7 @@ public enum JSONValue: Equatable, Sendable, CustomStringConvertible {
     /// JSON text for a string: quoted, with `"`, `\` and control characters escaped.
     ///
     /// ```swift
-    /// JSONValue.quoted("a\"b")   // "a\"b" with the quote escaped
+    /// JSONValue.quoted("say \"hi\"")   // the 12 characters "say \"hi\"" (quotes included)
     /// ```
     public static func quoted(_ string: String) -> String {
         var out = "\""
