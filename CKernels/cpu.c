@@ -13,6 +13,10 @@
 
 static _Atomic int active_isa = -1;
 
+/* A per-thread override (tests run every path in parallel without touching the process's
+ * choice); ck_parallel_run hands it to the worker threads of its region. -1: none. */
+static _Thread_local int thread_isa = -1;
+
 ck_isa ck_isa_best_supported(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
@@ -46,6 +50,7 @@ static ck_isa resolve_isa(void) {
 }
 
 ck_isa ck_isa_active(void) {
+    if (thread_isa >= 0) return (ck_isa)thread_isa;
     int isa = atomic_load_explicit(&active_isa, memory_order_relaxed);
     if (CK_UNLIKELY(isa < 0)) {
         isa = (int)resolve_isa();
@@ -59,3 +64,15 @@ int ck_set_isa(ck_isa isa) {
     atomic_store_explicit(&active_isa, (int)isa, memory_order_relaxed);
     return 0;
 }
+
+int ck_set_thread_isa(int isa) {
+    if (isa < 0) {
+        thread_isa = -1;
+        return 0;
+    }
+    if (isa > (int)ck_isa_best_supported()) return -1;
+    thread_isa = isa;
+    return 0;
+}
+
+int ck_thread_isa(void) { return thread_isa; }

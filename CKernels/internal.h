@@ -16,6 +16,9 @@
 #define CK_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define CK_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* The calling thread's ISA override, or -1 (cpu.c). */
+int ck_thread_isa(void);
+
 /* ---- threading (parallel.c) ---- */
 
 /* Body of a parallel region: called once per thread with its index and the team size. */

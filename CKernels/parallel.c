@@ -19,11 +19,15 @@ extern int omp_get_max_threads(void);
 extern int omp_in_parallel(void);
 
 static _Atomic int requested_threads = 0;
+static _Thread_local int thread_threads = 0; /* per-thread override, see ck_set_thread_num_threads */
 
 int ck_num_threads(void) {
+    if (thread_threads > 0) return thread_threads;
     int n = atomic_load_explicit(&requested_threads, memory_order_relaxed);
     return n > 0 ? n : omp_get_max_threads();
 }
+
+void ck_set_thread_num_threads(int n) { thread_threads = n > 0 ? n : 0; }
 
 void ck_set_num_threads(int n) {
     atomic_store_explicit(&requested_threads, n > 0 ? n : 0, memory_order_relaxed);
@@ -45,11 +49,15 @@ const char *ck_threading_runtime(void) {
 typedef struct {
     ck_parallel_body body;
     void *ctx;
+    int isa; /* the caller's per-thread ISA override, for the workers */
 } region;
 
 static void region_trampoline(void *data) {
     region *r = data;
+    int saved = ck_thread_isa();
+    ck_set_thread_isa(r->isa);
     r->body(r->ctx, omp_get_thread_num(), omp_get_num_threads());
+    ck_set_thread_isa(saved);
 }
 
 void ck_parallel_run(int nthreads, ck_parallel_body body, void *ctx) {
@@ -57,7 +65,7 @@ void ck_parallel_run(int nthreads, ck_parallel_body body, void *ctx) {
         body(ctx, 0, 1);
         return;
     }
-    region r = {body, ctx};
+    region r = {body, ctx, ck_thread_isa()};
     GOMP_parallel(region_trampoline, &r, (unsigned)nthreads, 0);
 }
 

@@ -55,6 +55,15 @@ int ck_num_threads(void);
 /** Sets the thread count for later kernels; n <= 0 restores the default. */
 void ck_set_num_threads(int n);
 
+/**
+ * Per-thread overrides of the ISA path and the thread count, for the calling thread only (and
+ * the workers of the parallel regions it starts): tests run every path concurrently this way
+ * without changing what the rest of the process uses. isa < 0 or n <= 0 removes the override.
+ * ck_set_thread_isa returns -1 (and changes nothing) when the CPU lacks that ISA.
+ */
+int ck_set_thread_isa(int isa);
+void ck_set_thread_num_threads(int n);
+
 /** The OpenMP runtime's shared object as the dynamic linker resolved it, e.g. "libgomp.so.1". */
 const char *ck_threading_runtime(void);
 

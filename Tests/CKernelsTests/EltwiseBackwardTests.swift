@@ -61,9 +61,9 @@ struct EltwiseBackwardTests {
         var y = [Float](repeating: 0, count: rows * cols), logY = y
         ck_softmax(Int64(rows), Int64(cols), logits, &y)
         ck_log_softmax(Int64(rows), Int64(cols), logits, &logY)
-        defer { ck_set_num_threads(0) }
+        defer { ck_set_thread_num_threads(0) }
         for threads in 1...3 {
-            ck_set_num_threads(Int32(threads))
+            ck_set_thread_num_threads(Int32(threads))
             var dx = [Float](repeating: .nan, count: rows * cols), dxLog = dx
             ck_softmax_backward(Int64(rows), Int64(cols), y, dy, &dx)
             ck_log_softmax_backward(Int64(rows), Int64(cols), logY, dy, &dxLog)

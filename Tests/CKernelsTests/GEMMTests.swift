@@ -22,16 +22,15 @@ struct GEMMTests {
 
     /// Every ISA path the CPU supports, each with 1, 2 and 3 threads; restores the defaults.
     static func forEachConfiguration(_ body: (ck_isa, Int32) -> Void) {
-        let saved = ck_isa_active()
         defer {
-            _ = ck_set_isa(saved)
-            ck_set_num_threads(0)
+            _ = ck_set_thread_isa(-1)
+            ck_set_thread_num_threads(0)
         }
         for isa in [CK_ISA_GENERIC, CK_ISA_AVX2, CK_ISA_AVX512]
         where isa.rawValue <= ck_isa_best_supported().rawValue {
-            #expect(ck_set_isa(isa) == 0)
+            #expect(ck_set_thread_isa(Int32(isa.rawValue)) == 0)
             for threads: Int32 in [1, 2, 3] {
-                ck_set_num_threads(threads)
+                ck_set_thread_num_threads(threads)
                 body(isa, threads)
             }
         }
@@ -162,10 +161,10 @@ struct GEMMTests {
                                   alpha: 1, beta: 0.5)
             let (want, bound) = problem.reference()
             for threads: Int32 in [1, 2] {
-                ck_set_num_threads(threads)
+                ck_set_thread_num_threads(threads)
                 problem.check(problem.run(), against: want, bound: bound, problem.label)
             }
-            ck_set_num_threads(0)
+            ck_set_thread_num_threads(0)
         }
     }
 

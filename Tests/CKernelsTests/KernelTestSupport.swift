@@ -18,16 +18,15 @@ enum KernelSweep {
     /// Runs `body` on every ISA path the CPU supports with 1, 2 and 3 threads; restores the
     /// defaults afterwards.
     static func forEachConfiguration(_ body: (ck_isa, Int32) throws -> Void) rethrows {
-        let saved = ck_isa_active()
         defer {
-            _ = ck_set_isa(saved)
-            ck_set_num_threads(0)
+            _ = ck_set_thread_isa(-1)
+            ck_set_thread_num_threads(0)
         }
         for isa in [CK_ISA_GENERIC, CK_ISA_AVX2, CK_ISA_AVX512]
         where isa.rawValue <= ck_isa_best_supported().rawValue {
-            _ = ck_set_isa(isa)
+            _ = ck_set_thread_isa(Int32(isa.rawValue))
             for threads: Int32 in [1, 2, 3] {
-                ck_set_num_threads(threads)
+                ck_set_thread_num_threads(threads)
                 try body(isa, threads)
             }
         }
@@ -45,4 +44,26 @@ enum KernelSweep {
         }
         return Double(abs(ordered(a) - ordered(b)))
     }
+}
+
+import Foundation
+import Synchronization
+import Testing
+
+/// The per-thread overrides the sweeps rely on: they change the calling thread only.
+@Test func threadOverridesStayOnTheirThread() throws {
+    defer { _ = ck_set_thread_isa(-1); ck_set_thread_num_threads(0) }
+    let processISA = ck_isa_active()
+    #expect(ck_set_thread_isa(Int32(CK_ISA_GENERIC.rawValue)) == 0)
+    ck_set_thread_num_threads(3)
+    #expect(ck_isa_active() == CK_ISA_GENERIC && ck_num_threads() == 3)
+    // Another thread (async always runs elsewhere) still sees the process's choice.
+    let seen = Mutex<(ck_isa, Int32)>((CK_ISA_GENERIC, 0))
+    let group = DispatchGroup()
+    DispatchQueue.global().async(group: group) { seen.withLock { $0 = (ck_isa_active(), ck_num_threads()) } }
+    group.wait()
+    let (otherISA, otherThreads) = seen.withLock { $0 }
+    #expect(otherISA == processISA)
+    #expect(otherThreads != 3 || ProcessInfo.processInfo.environment["OMP_NUM_THREADS"] == "3")
+    #expect(ck_set_thread_isa(99) == -1)
 }

@@ -29,9 +29,9 @@ struct LossKernelTests {
         let targets = Self.values(rows * cols, seed: 2, 0, 1)
         let labels = (0..<rows).map { Int32(($0 * 7) % cols) }
         let scale = Self.values(rows, seed: 3, 0, 2)
-        defer { ck_set_num_threads(0) }
+        defer { ck_set_thread_num_threads(0) }
         for threads in 1...3 {
-            ck_set_num_threads(Int32(threads))
+            ck_set_thread_num_threads(Int32(threads))
             var loss = [Float](repeating: .nan, count: rows)
             var grad = [Float](repeating: .nan, count: rows * cols)
             var sparseLoss = loss, sparseGrad = grad
@@ -61,9 +61,9 @@ struct LossKernelTests {
         var x = Self.values(n, seed: 4, -20, 20)
         if n > 2 { x[0] = 100; x[1] = -100 }  // exp(100) overflows: the stable form must not
         let y = Self.values(n, seed: 5, 0, 1)
-        defer { ck_set_num_threads(0) }
+        defer { ck_set_thread_num_threads(0) }
         for threads in 1...3 {
-            ck_set_num_threads(Int32(threads))
+            ck_set_thread_num_threads(Int32(threads))
             var loss = [Float](repeating: .nan, count: n)
             var grad = [Float](repeating: .nan, count: n)
             ck_sigmoid_cross_entropy(Int64(n), x, y, &loss, &grad, 0.5)
@@ -95,9 +95,9 @@ struct LossKernelTests {
     func sumOfSquares(n: Int) {
         let x = Self.values(n, seed: 6)
         let want = x.reduce(0.0) { $0 + Double($1) * Double($1) }
-        defer { ck_set_num_threads(0) }
+        defer { ck_set_thread_num_threads(0) }
         for threads in 1...3 {
-            ck_set_num_threads(Int32(threads))
+            ck_set_thread_num_threads(Int32(threads))
             #expect(abs(ck_sum_of_squares(Int64(n), x) - want) <= 1e-9 * max(1, want))
         }
     }

@@ -21,14 +21,14 @@ struct OptimizerUpdateTests {
     /// Runs `body` on every ISA path the CPU has and on 1, 2 and 3 threads.
     static func onEveryPath(_ body: () -> Void) {
         defer {
-            _ = ck_set_isa(ck_isa_best_supported())
-            ck_set_num_threads(0)
+            _ = ck_set_thread_isa(-1)
+            ck_set_thread_num_threads(0)
         }
         for isa in [CK_ISA_GENERIC, CK_ISA_AVX2, CK_ISA_AVX512]
         where isa.rawValue <= ck_isa_best_supported().rawValue {
-            #expect(ck_set_isa(isa) == 0)
+            #expect(ck_set_thread_isa(Int32(isa.rawValue)) == 0)
             for threads in 1...3 {
-                ck_set_num_threads(Int32(threads))
+                ck_set_thread_num_threads(Int32(threads))
                 body()
             }
         }
