@@ -42,8 +42,10 @@ let benchmarks: @Sendable () -> Void = {
     // each memory-bound kernel, then a copy of exactly its bytes
     for timing in LayerKernelBenchmarks.pooling() + LayerKernelBenchmarks.batchNormalization() {
         register(timing, computeBound: false)
-        var copy = LayerKernelBenchmarks.copy(bytes: timing.bytes)
-        copy = KernelTiming(name: "\(copy.name) (baseline of \(timing.name))", flops: 0, bytes: copy.bytes, run: copy.run)
-        register(copy, computeBound: false)
+        let copy = LayerKernelBenchmarks.copy(bytes: timing.bytes)
+        // the closure holds `copy`, and with it the buffers it copies
+        register(
+            KernelTiming(name: "\(copy.name) (baseline of \(timing.name))", flops: 0, bytes: copy.bytes) { copy.run() },
+            computeBound: false)
     }
 }

@@ -108,8 +108,19 @@ final class BenchmarkBuffers {
 public enum LayerKernelBenchmarks {
     /// A convolution problem: input `[batch, size, size, channels]`, `filters` k×k filters,
     /// stride 1, valid padding.
+    ///
+    /// ```swift
+    /// let conv2 = LayerKernelBenchmarks.ConvProblem(batch: 128, size: 13, channels: 32, filters: 64, kernel: 3)
+    /// conv2.gemm   // (m: 15488, n: 64, k: 288)
+    /// ```
     public struct ConvProblem: Sendable, CustomStringConvertible {
+        /// Images, input height (= width), input channels, filters, kernel height (= width).
         public var batch, size, channels, filters, kernel: Int
+
+        /// A square valid convolution with stride 1.
+        public init(batch: Int, size: Int, channels: Int, filters: Int, kernel: Int) {
+            (self.batch, self.size, self.channels, self.filters, self.kernel) = (batch, size, channels, filters, kernel)
+        }
         /// `x[128,28,28,1] k3 f32`.
         public var description: String { "x[\(batch),\(size),\(size),\(channels)] k\(kernel) f\(filters)" }
         /// The cnn workload's two convolutions.
