@@ -63,6 +63,34 @@ INLINE void pool_window(const ck_pool2d_shape *s, int64_t i, int64_t j, int64_t 
 
 /* ---- forward: items are output rows (n, i) ---- */
 
+/* One output pixel over `width` channels: the running maximum and its cell index live in local
+ * arrays (registers when width is a constant) and are stored once (measured at C = 32: 64% ->
+ * 99% of a copy, against updating y and argmax in place cell by cell). */
+INLINE void max_pixel(const float *image, int64_t W, int64_t C, int64_t h0, int64_t h1,
+                      int64_t w0, int64_t w1, int64_t width, float *restrict y,
+                      int32_t *restrict idx) {
+    float best[64];
+    int32_t where[64];
+    const float *first = image + (h0 * W + w0) * C;
+    for (int64_t c = 0; c < width; c++) {
+        best[c] = first[c];
+        where[c] = (int32_t)(h0 * W + w0);
+    }
+    for (int64_t h = h0; h < h1; h++)
+        for (int64_t w = (h == h0 ? w0 + 1 : w0); w < w1; w++) {
+            const float *restrict v = image + (h * W + w) * C;
+            const int32_t cell = (int32_t)(h * W + w);
+            for (int64_t c = 0; c < width; c++) {
+                const int better = v[c] > best[c];
+                best[c] = better ? v[c] : best[c];
+                where[c] = better ? cell : where[c];
+            }
+        }
+    for (int64_t c = 0; c < width; c++) y[c] = best[c];
+    if (idx)
+        for (int64_t c = 0; c < width; c++) idx[c] = where[c];
+}
+
 INLINE void max_forward_loop(const pool_job *jb, int64_t begin, int64_t end) {
     const ck_pool2d_shape *s = jb->s;
     const int64_t C = s->channels, W = s->in_w;
@@ -72,31 +100,35 @@ INLINE void max_forward_loop(const pool_job *jb, int64_t begin, int64_t end) {
         for (int64_t j = 0; j < s->out_w; j++) {
             int64_t h0, h1, w0, w1;
             pool_window(s, i, j, &h0, &h1, &w0, &w1);
-            float *restrict y = jb->y + ((item * s->out_w) + j) * C;
-            int32_t *restrict idx = jb->argmax ? jb->argmax + ((item * s->out_w) + j) * C : NULL;
-            const float *first = image + (h0 * W + w0) * C;
-            const int32_t first_index = (int32_t)(h0 * W + w0);
-            for (int64_t c = 0; c < C; c++) y[c] = first[c];
-            if (idx)
-                for (int64_t c = 0; c < C; c++) idx[c] = first_index;
-            for (int64_t h = h0; h < h1; h++)
-                for (int64_t w = (h == h0 ? w0 + 1 : w0); w < w1; w++) {
-                    const float *restrict v = image + (h * W + w) * C;
-                    const int32_t cell = (int32_t)(h * W + w);
-                    if (idx) {
-                        for (int64_t c = 0; c < C; c++) {
-                            const int better = v[c] > y[c];
-                            y[c] = better ? v[c] : y[c];
-                            idx[c] = better ? cell : idx[c];
-                        }
-                    } else {
-                        for (int64_t c = 0; c < C; c++) y[c] = v[c] > y[c] ? v[c] : y[c];
-                    }
-                }
+            const int64_t o = ((item * s->out_w) + j) * C;
+            int32_t *idx = jb->argmax ? jb->argmax + o : NULL;
+            /* the common channel counts get constant widths */
+            switch (C) {
+            case 16: max_pixel(image, W, C, h0, h1, w0, w1, 16, jb->y + o, idx); continue;
+            case 32: max_pixel(image, W, C, h0, h1, w0, w1, 32, jb->y + o, idx); continue;
+            case 64: max_pixel(image, W, C, h0, h1, w0, w1, 64, jb->y + o, idx); continue;
+            default: break;
+            }
+            for (int64_t c0 = 0; c0 < C; c0 += 64)
+                max_pixel(image + c0, W, C, h0, h1, w0, w1, CK_MIN(64, C - c0), jb->y + o + c0,
+                          idx ? idx + c0 : NULL);
         }
     }
 }
 POOL_DISPATCH(max_forward, pool_job)
+
+INLINE void avg_pixel(const float *image, int64_t W, int64_t C, int64_t h0, int64_t h1,
+                      int64_t w0, int64_t w1, int64_t width, float *restrict y) {
+    float sum[64];
+    for (int64_t c = 0; c < width; c++) sum[c] = 0.0f;
+    for (int64_t h = h0; h < h1; h++)
+        for (int64_t w = w0; w < w1; w++) {
+            const float *restrict v = image + (h * W + w) * C;
+            for (int64_t c = 0; c < width; c++) sum[c] += v[c];
+        }
+    const float count = (float)((h1 - h0) * (w1 - w0));
+    for (int64_t c = 0; c < width; c++) y[c] = sum[c] / count;
+}
 
 INLINE void avg_forward_loop(const pool_job *jb, int64_t begin, int64_t end) {
     const ck_pool2d_shape *s = jb->s;
@@ -107,15 +139,15 @@ INLINE void avg_forward_loop(const pool_job *jb, int64_t begin, int64_t end) {
         for (int64_t j = 0; j < s->out_w; j++) {
             int64_t h0, h1, w0, w1;
             pool_window(s, i, j, &h0, &h1, &w0, &w1);
-            float *restrict y = jb->y + ((item * s->out_w) + j) * C;
-            for (int64_t c = 0; c < C; c++) y[c] = 0.0f;
-            for (int64_t h = h0; h < h1; h++)
-                for (int64_t w = w0; w < w1; w++) {
-                    const float *restrict v = image + (h * W + w) * C;
-                    for (int64_t c = 0; c < C; c++) y[c] += v[c];
-                }
-            const float count = (float)((h1 - h0) * (w1 - w0));
-            for (int64_t c = 0; c < C; c++) y[c] = y[c] / count;
+            float *y = jb->y + ((item * s->out_w) + j) * C;
+            switch (C) {
+            case 16: avg_pixel(image, W, C, h0, h1, w0, w1, 16, y); continue;
+            case 32: avg_pixel(image, W, C, h0, h1, w0, w1, 32, y); continue;
+            case 64: avg_pixel(image, W, C, h0, h1, w0, w1, 64, y); continue;
+            default: break;
+            }
+            for (int64_t c0 = 0; c0 < C; c0 += 64)
+                avg_pixel(image + c0, W, C, h0, h1, w0, w1, CK_MIN(64, C - c0), y + c0);
         }
     }
 }
