@@ -69,7 +69,7 @@ const char *ck_threading_runtime(void);
 
 /**
  * The fp32 FMA throughput of this machine on the active ISA path, in GFLOP/s: register-only FMA
- * chains on `nthreads` threads (<= 0: ck_num_threads()), best of five ~25 ms runs. Benchmarks
+ * chains on `nthreads` threads (<= 0: ck_num_threads()), best of twelve ~10 ms runs. Benchmarks
  * divide by it to report efficiency measured in the same run.
  */
 double ck_fma_peak_gflops(int nthreads);

@@ -71,6 +71,12 @@ struct GEMMBenchCommand: ParsableCommand {
             line += Self.lpad(String(format: "%.0f%%", 100 * native / peak), 8)
             print(line)
         }
+        // A transient load on a shared machine lowers a peak measurement, never raises it.
+        let peakAfter = Runtime.measureFMAPeak(threads: Runtime.threads)
+        if peakAfter > peak * 1.05 {
+            print("(FMA peak re-measured after the table: \(Self.format(peakAfter)) GFLOP/s; "
+                + "the % peak column used the lower first measurement)")
+        }
         if !withOpenBLAS {
             print("(native only: build with `--traits OpenBLAS` for the OpenBLAS column and ratio)")
         } else if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil {
