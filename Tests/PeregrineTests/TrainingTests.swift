@@ -110,4 +110,35 @@ struct TrainingTests {
             "\($0)".contains("validation split")
         }
     }
+
+    @Test func learningRateSchedulerSetsTheRateEachEpoch() throws {
+        let (x, y) = try Self.data(32, seed: 6)
+        let model = try Self.model(learningRate: 0.01)
+        var seen: [Int] = []
+        let scheduler = LearningRateScheduler { epoch, rate in
+            seen.append(epoch)
+            return rate * 0.5
+        }
+        try model.fit(x, y, batchSize: 16, epochs: 3, verbose: .silent, callbacks: [scheduler])
+        #expect(seen == [0, 1, 2])
+        #expect(Swift.abs(try #require(model.optimizer).currentLearningRate - 0.00125) < 1e-9)
+    }
+
+    /// Two outputs: the total loss is the weighted sum, and each output's loss and metrics are
+    /// logged under its layer's name (Keras's `dense_2_loss`).
+    @Test func multiOutputLossesAreWeightedAndPrefixed() throws {
+        let input = Input(shape: [2])
+        let hidden = try Dense(units: 4, activation: .tanh)(input)
+        let first = try Dense(units: 1, name: "regression")(hidden)
+        let second = try Dense(units: 2, name: "classes")(hidden)
+        let model = try Model(inputs: [input], outputs: [first, second])
+        try model.compile(
+            optimizer: try SGD(learningRate: 0.1), losses: [MeanSquaredError(), SparseCategoricalCrossentropy(fromLogits: true)],
+            metrics: ["accuracy"], lossWeights: [1, 0.5])
+        let (x, y) = try Self.data(40, seed: 7)
+        let history = try model.fit([x], [try y.reshaped(to: [40, 1]), y], batchSize: 40, epochs: 1, verbose: .silent)
+        let logs = history.history.mapValues { $0[0] }
+        #expect(Set(logs.keys) == ["loss", "regression_loss", "classes_loss", "regression_accuracy", "classes_accuracy"])
+        #expect(Swift.abs(logs["loss"]! - (logs["regression_loss"]! + 0.5 * logs["classes_loss"]!)) < 1e-5)
+    }
 }

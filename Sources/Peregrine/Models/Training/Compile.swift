@@ -17,6 +17,13 @@ final class TrainingConfiguration {
 }
 
 extension Model {
+    /// The optimizer `compile` set (Keras's `model.optimizer`), nil before.
+    ///
+    /// ```swift
+    /// model.optimizer?.currentLearningRate   // 0.001
+    /// ```
+    public var optimizer: Optimizer? { training?.optimizer }
+
     /// Prepares the model for `fit` and `evaluate`: Keras's `compile`.
     ///
     /// ```swift
