@@ -44,7 +44,7 @@ static inline void ck_split_range(int64_t n, int parts, int part, int64_t align,
     *end = CK_MIN(b1 * align, n);
 }
 
-/* ---- element-wise helpers shared with the GEMM epilogue (eltwise.c) ---- */
+/* ---- the GEMM epilogue, shared by the driver and the micro-kernels (gemm_epilogue.c) ---- */
 
 /* row[j] = act(row[j] + bias[j]) for j < n (bias may be NULL), on the active ISA path. */
 void ck_bias_act_row(int n, const float *bias, ck_activation act, float *row);
