@@ -143,8 +143,9 @@ extension GettingStartedTests {
     }
 }
 
-/// The summaries the article shows (the same text as ModelSummaryTests, which checks it
-/// against Keras; here in a fresh session, so the functional model's names start at zero).
+/// The summaries the article shows, as Keras prints them. ModelSummaryTests checks the
+/// Sequential one too; the functional one here is printed in a fresh session, so its names
+/// start at zero (ModelSummaryTests checks the `functional_2` variant).
 enum ModelSummaryTestsText {
     static let sequential = """
         Model: "sequential"
