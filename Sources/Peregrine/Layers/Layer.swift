@@ -80,6 +80,8 @@ open class Layer: @unchecked Sendable {
     public func addWeight(
         _ name: String, shape: [Int], initializer: Initializer, trainable: Bool = true
     ) throws -> Variable {
+        // Sizes come from configs, possibly from a file: check them before allocating.
+        _ = try WeightBudget.charge(shape: shape, weight: "\(self.name)/\(name)")
         let value = try initializer(shape)
         guard value.shape == shape else {
             throw PeregrineError.shapeMismatch(

@@ -88,10 +88,24 @@ extension Model {
     /// Throws ``PeregrineError`` for an unknown class name, a layer config Peregrine cannot
     /// read (naming the class and key), or a graph whose references do not resolve.
     ///
+    /// An architecture from outside is untrusted: pass `maxWeightElements` to bound the scalars
+    /// its layers may allocate for weights in all, so that a config asking for terabytes throws
+    /// instead of ending the process (``load(from:)`` bounds it by the file's own weights).
+    ///
     /// ```swift
     /// let model = try Model.fromKerasArchitecture(try JSONValue(parsing: text))
+    /// let untrusted = try Model.fromKerasArchitecture(json, maxWeightElements: 10_000_000)
     /// ```
-    public static func fromKerasArchitecture(_ architecture: JSONValue) throws -> Model {
+    public static func fromKerasArchitecture(_ architecture: JSONValue, maxWeightElements: Int? = nil) throws -> Model {
+        guard let maxWeightElements else { return try rebuild(architecture) }
+        return try WeightBudget.withLimit(maxWeightElements, source: "the limit given to fromKerasArchitecture") {
+            try rebuild(architecture)
+        }
+    }
+
+    /// The body of ``fromKerasArchitecture(_:maxWeightElements:)``, under whatever weight budget
+    /// the caller set.
+    static func rebuild(_ architecture: JSONValue) throws -> Model {
         let operation = "Model.fromKerasArchitecture"
         func fail(_ expected: String, _ actual: String) -> PeregrineError {
             .invalidArgument(operation: operation, expected: expected, actual: actual)

@@ -64,7 +64,14 @@ extension Model {
         }
         let model: Model
         do {
-            model = try fromKerasArchitecture(try JSONValue(parsing: text))
+            // The architecture may not allocate far more weight scalars than the file holds: a
+            // hostile config cannot ask for terabytes. The slack of 16M scalars (64 MB) lets a
+            // small mismatch through to the precise per-weight shape check below.
+            let stored = file.names.reduce(0) { $0 + file.tensors[$1]!.shape.reduce(1, *) }
+            let slack = 1 << 24
+            model = try WeightBudget.withLimit(stored + slack, source: "the \(stored) stored in the file and a slack of \(slack)") {
+                try rebuild(try JSONValue(parsing: text))
+            }
         } catch let error as PeregrineError {
             throw PeregrineError.invalidArgument(
                 operation: operation, expected: "a readable model architecture", actual: error.description)
