@@ -708,6 +708,50 @@ void ck_random_truncated_normal_reference(int64_t n, uint64_t seed, uint64_t off
  */
 void ck_synthetic_images(int64_t n, uint64_t seed, float *images, float *labels);
 
+/* ------------------------------------------------------------------------------------------ */
+/* More activations (activation_extra.c): Keras 3's remaining activation strings                */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Element-wise activations with up to two parameters a, b (formulas: activation_extra.c). */
+typedef enum ck_act2_fn {
+    CK_ACT2_CELU = 0,       /* max(x,0) + a·expm1(min(x,0)/a); Keras a = 1 */
+    CK_ACT2_HARD_TANH,      /* clip(x, −1, 1) */
+    CK_ACT2_HARD_SHRINK,    /* |x| > a ? x : 0; Keras a = 0.5 */
+    CK_ACT2_SOFT_SHRINK,    /* x > a ? x − a : x < −a ? x + a : 0; Keras a = 0.5 */
+    CK_ACT2_TANH_SHRINK,    /* x − tanh(x) */
+    CK_ACT2_LOG_SIGMOID,    /* −softplus(−x), stable */
+    CK_ACT2_SPARSE_PLUS,    /* 0, (x+1)²/4, x on (−∞,−1], (−1,1), [1,∞) */
+    CK_ACT2_SPARSE_SIGMOID, /* 0, (x+1)/2, 1 on (−∞,−1], (−1,1), [1,∞) */
+    CK_ACT2_SQUAREPLUS,     /* (x + √(x² + a))/2; Keras a (b) = 4 */
+    CK_ACT2_THRESHOLD,      /* x > a ? x : b */
+} ck_act2_fn;
+
+/** y[i] = fn(x[i]; a, b). */
+void ck_activation2_forward(ck_act2_fn fn, float a, float b, int64_t n, const float *x, float *y);
+/** dx[i] = dy[i]·fn'(x[i]) as TF's autodiff of Keras's expression (celu'(0) = 2, see the file). */
+void ck_activation2_backward(ck_act2_fn fn, float a, float b, int64_t n, const float *x,
+                             const float *dy, float *dx);
+void ck_activation2_forward_reference(ck_act2_fn fn, float a, float b, int64_t n, const float *x,
+                                      float *y);
+void ck_activation2_backward_reference(ck_act2_fn fn, float a, float b, int64_t n,
+                                       const float *x, const float *dy, float *dx);
+
+/** glu over the last axis: x [rows, 2·half] = [a | b] per row, y [rows, half] = a·σ(b). */
+void ck_glu_forward(int64_t rows, int64_t half, const float *x, float *y);
+/** dx [rows, 2·half] from dy [rows, half]. */
+void ck_glu_backward(int64_t rows, int64_t half, const float *x, const float *dy, float *dx);
+void ck_glu_forward_reference(int64_t rows, int64_t half, const float *x, float *y);
+void ck_glu_backward_reference(int64_t rows, int64_t half, const float *x, const float *dy,
+                               float *dx);
+
+/** Keras's sparsemax over each row of x [rows, n] (its τ, which sums the support's cumsums). */
+void ck_sparsemax_forward(int64_t rows, int64_t n, const float *x, float *y);
+/** TF's gradient of that expression (ties in the sort by index). */
+void ck_sparsemax_backward(int64_t rows, int64_t n, const float *x, const float *dy, float *dx);
+void ck_sparsemax_forward_reference(int64_t rows, int64_t n, const float *x, float *y);
+void ck_sparsemax_backward_reference(int64_t rows, int64_t n, const float *x, const float *dy,
+                                     float *dx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -46,6 +46,31 @@ public enum ActivationFunction: Sendable, Hashable, CustomStringConvertible {
     case exponential
     /// x·tanh(softplus(x)).
     case mish
+    /// max(x, 0) + α·expm1(min(x, 0)/α), α = 1 by default (the gradient at 0 is 2, as TF's).
+    case celu(alpha: Float = 1)
+    /// Gated linear unit a·σ(b), `[a | b]` the halves of the last axis (which must be even).
+    case glu
+    /// clip(x, −1, 1).
+    case hardTanh
+    /// |x| > threshold ? x : 0 (threshold 0.5).
+    case hardShrink(threshold: Float = 0.5)
+    /// x > t ? x − t : x < −t ? x + t : 0 (threshold 0.5).
+    case softShrink(threshold: Float = 0.5)
+    /// x − tanh(x).
+    case tanhShrink
+    /// log σ(x) = −softplus(−x).
+    case logSigmoid
+    /// 0 for x ≤ −1, (x + 1)²/4 below 1, x from 1.
+    case sparsePlus
+    /// 0 for x ≤ −1, (x + 1)/2 below 1, 1 from 1.
+    case sparseSigmoid
+    /// (x + √(x² + b))/2, b = 4.
+    case squareplus(b: Float = 4)
+    /// Sparsemax over the last axis, with Keras 3's threshold τ (see ``sparsemax(_:)``).
+    case sparsemax
+    /// x > threshold ? x : defaultValue. Keras's `"threshold"` string has no defaults (calling
+    /// it fails in Keras), so the name alone is rejected here.
+    case threshold(threshold: Float, defaultValue: Float)
 
     /// The activation Keras's `activation=` string names; unknown names throw.
     ///
@@ -73,12 +98,31 @@ public enum ActivationFunction: Sendable, Hashable, CustomStringConvertible {
         case "hard_silu", "hard_swish": self = .hardSilu
         case "exponential": self = .exponential
         case "mish": self = .mish
+        case "celu": self = .celu(alpha: 1)
+        case "glu": self = .glu
+        case "hard_tanh": self = .hardTanh
+        case "hard_shrink": self = .hardShrink(threshold: 0.5)
+        case "soft_shrink": self = .softShrink(threshold: 0.5)
+        case "tanh_shrink": self = .tanhShrink
+        case "log_sigmoid": self = .logSigmoid
+        case "sparse_plus": self = .sparsePlus
+        case "sparse_sigmoid": self = .sparseSigmoid
+        case "squareplus": self = .squareplus(b: 4)
+        case "sparsemax": self = .sparsemax
+        case "threshold":
+            throw PeregrineError.invalidArgument(
+                operation: "activation",
+                expected: "'threshold' with its two required parameters "
+                    + "(ActivationFunction.threshold(threshold:defaultValue:) or "
+                    + "{\"name\": \"threshold\", \"threshold\": …, \"default_value\": …})",
+                actual: "'threshold' alone")
         default:
             throw PeregrineError.invalidArgument(
                 operation: "activation",
                 expected: "a Keras activation name (linear, relu, sigmoid, tanh, softmax, log_softmax, gelu, elu, "
                     + "leaky_relu, swish, silu, softplus, softsign, selu, relu6, hard_sigmoid, hard_silu, "
-                    + "hard_swish, exponential, mish)",
+                    + "hard_swish, exponential, mish, celu, glu, hard_tanh, hard_shrink, soft_shrink, "
+                    + "tanh_shrink, log_sigmoid, sparse_plus, sparse_sigmoid, squareplus, sparsemax, threshold)",
                 actual: "'\(name)'")
         }
     }
@@ -104,6 +148,18 @@ public enum ActivationFunction: Sendable, Hashable, CustomStringConvertible {
         case .hardSilu: "hard_silu"
         case .exponential: "exponential"
         case .mish: "mish"
+        case .celu: "celu"
+        case .glu: "glu"
+        case .hardTanh: "hard_tanh"
+        case .hardShrink: "hard_shrink"
+        case .softShrink: "soft_shrink"
+        case .tanhShrink: "tanh_shrink"
+        case .logSigmoid: "log_sigmoid"
+        case .sparsePlus: "sparse_plus"
+        case .sparseSigmoid: "sparse_sigmoid"
+        case .squareplus: "squareplus"
+        case .sparsemax: "sparsemax"
+        case .threshold: "threshold"
         }
     }
 
@@ -138,6 +194,38 @@ public enum ActivationFunction: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The element-wise kernel of activation_extra.c and its parameters, for the functions it owns.
+    var elementwiseKernel2: (function: ck_act2_fn, a: Float, b: Float)? {
+        switch self {
+        case let .celu(alpha): (CK_ACT2_CELU, alpha, 0)
+        case .hardTanh: (CK_ACT2_HARD_TANH, 0, 0)
+        case let .hardShrink(threshold): (CK_ACT2_HARD_SHRINK, threshold, 0)
+        case let .softShrink(threshold): (CK_ACT2_SOFT_SHRINK, threshold, 0)
+        case .tanhShrink: (CK_ACT2_TANH_SHRINK, 0, 0)
+        case .logSigmoid: (CK_ACT2_LOG_SIGMOID, 0, 0)
+        case .sparsePlus: (CK_ACT2_SPARSE_PLUS, 0, 0)
+        case .sparseSigmoid: (CK_ACT2_SPARSE_SIGMOID, 0, 0)
+        case let .squareplus(b): (CK_ACT2_SQUAREPLUS, b, 0)
+        case let .threshold(threshold, value): (CK_ACT2_THRESHOLD, threshold, value)
+        default: nil
+        }
+    }
+
+    /// The per-sample output shape for an input of `shape`: the same, except glu halves the
+    /// last axis (which must be even).
+    ///
+    /// ```swift
+    /// try ActivationFunction.glu.outputShape([5, 8])   // [5, 4]
+    /// ```
+    public func outputShape(_ shape: [Int]) throws -> [Int] {
+        guard self == .glu else { return shape }
+        guard let last = shape.last, last % 2 == 0 else {
+            throw PeregrineError.invalidArgument(
+                operation: "glu", expected: "an even last axis to split in half", actual: "shape \(shape)")
+        }
+        return shape.dropLast() + [last / 2]
+    }
+
     /// Applies the function (differentiably, one recorded operation).
     ///
     /// ```swift
@@ -147,6 +235,9 @@ public enum ActivationFunction: Sendable, Hashable, CustomStringConvertible {
         if let (function, alpha) = elementwiseKernel {
             return x.elementwiseActivation(function, alpha: alpha, name: description)
         }
+        if let (function, a, b) = elementwiseKernel2 {
+            return x.elementwiseActivation2(function, a, b, name: description)
+        }
         switch self {
         case .linear: return x
         case .relu: return applyRelu(x)
@@ -154,6 +245,8 @@ public enum ActivationFunction: Sendable, Hashable, CustomStringConvertible {
         case .tanh: return applyTanh(x)
         case .softmax: return try applySoftmax(x, -1)
         case .logSoftmax: return try applyLogSoftmax(x, -1)
+        case .glu: return try applyGlu(x)
+        case .sparsemax: return try applySparsemax(x)
         default: return x  // unreachable: every other case has an element-wise kernel
         }
     }
@@ -165,3 +258,5 @@ private let applySigmoid: @Sendable (Tensor) -> Tensor = sigmoid
 private let applyTanh: @Sendable (Tensor) -> Tensor = tanh
 private let applySoftmax: @Sendable (Tensor, Int) throws -> Tensor = softmax
 private let applyLogSoftmax: @Sendable (Tensor, Int) throws -> Tensor = logSoftmax
+private let applyGlu: @Sendable (Tensor) throws -> Tensor = glu
+private let applySparsemax: @Sendable (Tensor) throws -> Tensor = sparsemax

@@ -28,6 +28,10 @@ public final class Activation: Layer, @unchecked Sendable {
         self.init(try ActivationFunction(named: activationName), name: name)
     }
 
+    override public func outputShapes(forInputShapes shapes: [[Int]]) throws -> [[Int]] {
+        [try activation.outputShape(shapes[0])]
+    }
+
     override public func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
         guard inputs.count == 1 else {
             throw PeregrineError.invalidArgument(operation: name, expected: "one input", actual: "\(inputs.count)")

@@ -58,7 +58,7 @@ public final class Dense: Layer, @unchecked Sendable {
     }
 
     override public func outputShapes(forInputShapes shapes: [[Int]]) throws -> [[Int]] {
-        [Array(shapes[0].dropLast()) + [units]]
+        [try activation.outputShape(Array(shapes[0].dropLast()) + [units])]
     }
 
     override public func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {

@@ -256,6 +256,16 @@ extension ActivationFunction {
             return ["name": "elu", "alpha": JSONValue(alpha)]
         case let .leakyRelu(slope) where slope != 0.2:
             return ["name": "leaky_relu", "negative_slope": JSONValue(slope)]
+        case let .celu(alpha) where alpha != 1:
+            return ["name": "celu", "alpha": JSONValue(alpha)]
+        case let .hardShrink(threshold) where threshold != 0.5:
+            return ["name": "hard_shrink", "threshold": JSONValue(threshold)]
+        case let .softShrink(threshold) where threshold != 0.5:
+            return ["name": "soft_shrink", "threshold": JSONValue(threshold)]
+        case let .squareplus(b) where b != 4:
+            return ["name": "squareplus", "b": JSONValue(b)]
+        case let .threshold(threshold, value):
+            return ["name": "threshold", "threshold": JSONValue(threshold), "default_value": JSONValue(value)]
         default:
             return JSONValue(description)
         }
@@ -379,6 +389,15 @@ struct KerasConfigReader {
             case "gelu": return .gelu(approximate: value["approximate"]?.bool ?? false)
             case "elu": return .elu(alpha: parameter("alpha") ?? 1)
             case "leaky_relu": return .leakyRelu(negativeSlope: parameter("negative_slope") ?? 0.2)
+            case "celu": return .celu(alpha: parameter("alpha") ?? 1)
+            case "hard_shrink": return .hardShrink(threshold: parameter("threshold") ?? 0.5)
+            case "soft_shrink": return .softShrink(threshold: parameter("threshold") ?? 0.5)
+            case "squareplus": return .squareplus(b: parameter("b") ?? 4)
+            case "threshold":
+                guard let threshold = parameter("threshold"), let value = parameter("default_value") else {
+                    throw error(key, "threshold with 'threshold' and 'default_value'", value)
+                }
+                return .threshold(threshold: threshold, defaultValue: value)
             default: return try ActivationFunction(named: name)
             }
         } catch let error as PeregrineError where error.description.hasPrefix("activation:") {
