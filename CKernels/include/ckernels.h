@@ -709,6 +709,28 @@ void ck_random_truncated_normal_reference(int64_t n, uint64_t seed, uint64_t off
 void ck_synthetic_images(int64_t n, uint64_t seed, float *images, float *labels);
 
 /* ------------------------------------------------------------------------------------------ */
+/* LSTM inference (lstm_inference.c)                                                            */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Floats of scratch ck_lstm_inference needs: [in+u, 4u] + [B, in+u] + [B, 4u] + [B, u]. */
+int64_t ck_lstm_inference_scratch_size(int batch, int steps, int input_size, int units);
+
+/**
+ * LSTM forward without anything saved for backward (predict, training = false): one GEMM per
+ * step, [x_t | h]·[W ; U] + b, and one fused gate pass; same arguments and outputs as
+ * ck_lstm_forward (y_seq, h_last, c_last each optional), `scratch` instead of `saved`.
+ */
+void ck_lstm_inference(int batch, int steps, int input_size, int units, int go_backwards,
+                       const float *x, const float *kernel, const float *recurrent_kernel,
+                       const float *bias, const float *h0, const float *c0, float *scratch,
+                       float *y_seq, float *h_last, float *c_last);
+void ck_lstm_inference_reference(int batch, int steps, int input_size, int units,
+                                 int go_backwards, const float *x, const float *kernel,
+                                 const float *recurrent_kernel, const float *bias, const float *h0,
+                                 const float *c0, float *scratch, float *y_seq, float *h_last,
+                                 float *c_last);
+
+/* ------------------------------------------------------------------------------------------ */
 /* More activations (activation_extra.c): Keras 3's remaining activation strings                */
 /* ------------------------------------------------------------------------------------------ */
 
