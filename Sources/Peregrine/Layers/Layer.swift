@@ -32,8 +32,9 @@ open class Layer: @unchecked Sendable {
     /// moving variance); a model lists its layers' weights layer by layer.
     open var weights: [Variable] { ownWeights }
 
-    /// The graph nodes where this layer was called on symbolic tensors (functional API).
-    var inboundNodes: [Node] = []
+    /// The graph nodes where this layer was called on symbolic tensors (functional API), held
+    /// weakly (see ``Node``); read them through `inboundNodes`.
+    var inboundNodeReferences: [WeakNode] = []
 
     /// Whether ``build(inputShapes:)`` has run.
     public private(set) var isBuilt = false

@@ -165,21 +165,23 @@ open class Model: Layer, @unchecked Sendable {
     /// Runs the graph on a batch: one tensor per input, one per output.
     override open func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
         try checkInputs(inputs)
-        var values: [ObjectIdentifier: Tensor] = [:]
-        for (symbol, value) in zip(self.inputs, inputs) { values[ObjectIdentifier(symbol)] = value }
+        var values: [SymbolicTensor.ID: Tensor] = [:]
+        for (symbol, value) in zip(self.inputs, inputs) { values[symbol.id] = value }
         for node in executionOrder {
             let arguments = try node.inputs.map { symbol -> Tensor in
-                guard let value = values[ObjectIdentifier(symbol)] else {
+                guard let value = values[symbol.id] else {
                     throw PeregrineError.invalidArgument(
                         operation: name, expected: "a computed input for \(node.layer.name)", actual: "none")
                 }
                 return value
             }
             let results = try node.layer(arguments, training: training)
-            for (symbol, value) in zip(node.outputs, results) { values[ObjectIdentifier(symbol)] = value }
+            for (index, value) in results.enumerated() {
+                values[SymbolicTensor.ID(node: ObjectIdentifier(node), index: index)] = value
+            }
         }
         return try outputs.map { symbol in
-            guard let value = values[ObjectIdentifier(symbol)] else {
+            guard let value = values[symbol.id] else {
                 throw PeregrineError.invalidArgument(operation: name, expected: "a computed output", actual: "none")
             }
             return value

@@ -42,9 +42,9 @@ extension Model {
             if let sequentialShapes {
                 shape = sequentialShapes[index].map(formatBatchShape) ?? "?"
             } else if let node = layer.inboundNodes.first(where: { node in executionOrder.contains { $0 === node } || inputs.contains { $0.node === node } }) {
-                shape = node.outputs.count == 1
-                    ? formatBatchShape(node.outputs[0].shape)
-                    : "[" + node.outputs.map { formatBatchShape($0.shape) }.joined(separator: ", ") + "]"
+                shape = node.outputShapes.count == 1
+                    ? formatBatchShape(node.outputShapes[0])
+                    : "[" + node.outputShapes.map(formatBatchShape).joined(separator: ", ") + "]"
             } else {
                 shape = "?"
             }
@@ -78,9 +78,9 @@ extension Model {
     var isChainLike: Bool {
         if self is Sequential { return true }
         for node in executionOrder where node.inputs.count > 1 { return false }
-        var consumers: [ObjectIdentifier: Int] = [:]
+        var consumers: [SymbolicTensor.ID: Int] = [:]
         for node in executionOrder {
-            for input in node.inputs { consumers[ObjectIdentifier(input), default: 0] += 1 }
+            for input in node.inputs { consumers[input.id, default: 0] += 1 }
         }
         if consumers.values.contains(where: { $0 > 1 }) || inputs.count > 1 || outputs.count > 1 { return false }
         return Set(executionOrder.map { ObjectIdentifier($0.layer) }).count == executionOrder.count

@@ -25,6 +25,16 @@ public final class SymbolicTensor: @unchecked Sendable, CustomStringConvertible 
     /// The producing layer.
     public var layer: Layer { node.layer }
 
+    /// Which output of which layer call: equal for every `SymbolicTensor` object that stands
+    /// for the same tensor of the graph.
+    struct ID: Hashable {
+        let node: ObjectIdentifier
+        let index: Int
+    }
+
+    /// Its identity in the graph (models key computed values by it).
+    var id: ID { ID(node: ObjectIdentifier(node), index: index) }
+
     /// Keras's reference to it in summaries: `dense_1[0][0]` (layer, call, output).
     public var reference: String { "\(node.layer.name)[\(node.index)][\(index)]" }
 
@@ -35,20 +45,43 @@ public final class SymbolicTensor: @unchecked Sendable, CustomStringConvertible 
 }
 
 /// One call of a layer on symbolic tensors: a node of a functional model's graph.
+///
+/// References run one way, from the outputs towards the inputs: a tensor holds its node, a node
+/// holds its layer and its input tensors, a model holds its nodes. A node does not keep its
+/// output tensors (it makes them on demand) and a layer refers to its nodes weakly, so a graph
+/// is never a reference cycle: a model nobody holds frees its layers and weights.
 final class Node: @unchecked Sendable {
     let layer: Layer
     let inputs: [SymbolicTensor]
     /// The position of this call among the layer's calls (shared layers have several).
     let index: Int
-    private(set) var outputs: [SymbolicTensor] = []
+    /// The per-sample shape of each output.
+    let outputShapes: [[Int]]
 
     init(layer: Layer, inputs: [SymbolicTensor], outputShapes: [[Int]]) {
         self.layer = layer
         self.inputs = inputs
-        self.index = layer.inboundNodes.count
-        layer.inboundNodes.append(self)
-        outputs = outputShapes.enumerated().map { SymbolicTensor(shape: $1, node: self, index: $0) }
+        self.outputShapes = outputShapes
+        layer.inboundNodeReferences.removeAll { $0.node == nil }
+        self.index = layer.inboundNodeReferences.count
+        layer.inboundNodeReferences.append(WeakNode(node: self))
     }
+
+    /// The call's outputs, as tensors that keep this node alive.
+    var outputs: [SymbolicTensor] {
+        outputShapes.enumerated().map { SymbolicTensor(shape: $1, node: self, index: $0) }
+    }
+}
+
+/// A layer's reference to one of its calls, weak so that layer and node do not hold each other.
+struct WeakNode {
+    weak var node: Node?
+}
+
+extension Layer {
+    /// The graph nodes where this layer was called on symbolic tensors and that still exist
+    /// (some tensor or model holds them), in call order.
+    var inboundNodes: [Node] { inboundNodeReferences.compactMap(\.node) }
 }
 
 /// `(None, 26, 26, 32)`: a per-sample shape with Keras's batch placeholder.
@@ -71,11 +104,13 @@ public final class InputLayer: Layer, @unchecked Sendable {
         self.shape = shape
         super.init(name: name)
         try? buildIfNeeded(inputShapes: [shape])
-        _ = Node(layer: self, inputs: [], outputShapes: [shape])
     }
 
-    /// The symbolic tensor this input provides.
-    public var output: SymbolicTensor { inboundNodes[0].outputs[0] }
+    /// The symbolic tensor this input provides: the same graph tensor for as long as anything
+    /// holds it (a model, a tensor computed from it), a new one after that.
+    public var output: SymbolicTensor {
+        (inboundNodes.first ?? Node(layer: self, inputs: [], outputShapes: [shape])).outputs[0]
+    }
 
     override public func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] { inputs }
 }
