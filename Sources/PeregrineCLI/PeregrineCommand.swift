@@ -8,6 +8,6 @@ struct PeregrineCommand: ParsableCommand {
         commandName: "peregrine",
         abstract: "Keras's model on Swift, over hand-written C kernels.",
         version: Peregrine.version,
-        subcommands: [TrainCommand.self, BenchCommand.self, ConformanceCommand.self, InfoCommand.self])
+        subcommands: [TrainCommand.self, BenchCommand.self, ConformanceCommand.self, InfoCommand.self, LeakCyclesCommand.self])
 }
 

@@ -159,6 +159,7 @@ public final class GradientTape: @unchecked Sendable {
     private func backpropagate(_ targets: [Tensor], keep: Set<ObjectIdentifier>) throws
         -> [ObjectIdentifier: Tensor]
     {
+        try NumericsCheck.throwIfPending()
         gradientCalls += 1
         guard persistent || gradientCalls == 1 else {
             throw PeregrineError.invalidArgument(
@@ -213,6 +214,7 @@ public final class GradientTape: @unchecked Sendable {
                         operation: "\(node.operation) (backward)", expected: input.shape,
                         actual: gradient.shape)
                 }
+                if NumericsCheck.isOn { try NumericsCheck.checkBackward(node.operation, gradient) }
                 try accumulate(gradient, into: key)
             }
             if !keep.contains(ObjectIdentifier(node)) { grads[ObjectIdentifier(node)] = nil }

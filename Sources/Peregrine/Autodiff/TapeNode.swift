@@ -37,6 +37,7 @@ extension Tensor {
     func recorded(
         _ operation: String, inputs: [Tensor], backward: @escaping (Tensor) throws -> [Tensor?]
     ) -> Tensor {
+        if NumericsCheck.isOn { NumericsCheck.noteForward(operation, self) }
         let tapes = GradientTape.recordingTapes
         if tapes.isEmpty { return self }
         let tracking = tapes.filter { tape in inputs.contains { tape.tracks($0) } }

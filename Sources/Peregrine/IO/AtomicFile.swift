@@ -30,6 +30,15 @@ public enum AtomicFile {
         try write(bytes, to: url, beforeRename: { _ in })
     }
 
+    /// Test-only: seconds to sleep after writing the first half of the temporary file, read once
+    /// from the environment variable `PEREGRINE_TEST_PAUSE_IN_SAVE` (unset: 0, no pause). The
+    /// crash-safety test starts a child process with it, kills the child with SIGKILL during
+    /// the pause, and checks that the previous file still loads.
+    static let pauseInSave: Int = {
+        guard let text = getenv("PEREGRINE_TEST_PAUSE_IN_SAVE") else { return 0 }
+        return max(0, Int(String(cString: text)) ?? 0)
+    }()
+
     /// The same, with a hook between writing the temporary file and renaming it: the tests
     /// make it throw to check that a failed write leaves the old file.
     static func write(
@@ -53,12 +62,20 @@ public enum AtomicFile {
         do {
             defer { close(fd) }
             try bytes.withUnsafeBytes { buffer in
+                // The crash test's pause (see `pauseInSave`): half the bytes, then a sleep.
+                let pauseAt = pauseInSave > 0 ? buffer.count / 2 : buffer.count
                 var done = 0
                 while done < buffer.count {
-                    let n = Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done)
+                    let end = done < pauseAt ? pauseAt : buffer.count
+                    let n = Glibc.write(fd, buffer.baseAddress! + done, end - done)
                     if n < 0 && errno == EINTR { continue }
                     guard n > 0 else { throw fail("writing '\(temporary)' failed") }
                     done += n
+                    if done == pauseAt && pauseInSave > 0 {
+                        let note = Array("PEREGRINE_TEST_PAUSE_IN_SAVE: paused after \(done) of \(buffer.count) bytes\n".utf8)
+                        _ = Glibc.write(2, note, note.count)
+                        sleep(UInt32(pauseInSave))
+                    }
                 }
             }
             // mkstemp makes the file 0600: keep the destination's mode, or use a data file's 0644.

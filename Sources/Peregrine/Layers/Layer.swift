@@ -109,7 +109,9 @@ open class Layer: @unchecked Sendable {
             return Array(tensor.shape.dropFirst())
         }
         try buildIfNeeded(inputShapes: shapes)
-        return try call(inputs, training: training)
+        let outputs = try call(inputs, training: training)
+        if NumericsCheck.isOn { try NumericsCheck.checkLayer(name, outputs) }
+        return outputs
     }
 
     /// A single-input, single-output call.

@@ -41,7 +41,8 @@ extension Tensor {
                 ck_binary(op, Int32(rank), shape.map(Int64.init), pointer, own, s, zero, result.pointer)
             }
         }
-        return result.recorded("scalar \(op)", inputs: [self]) { [self] g in
+        let name = ["add", "subtract", "multiply", "divide", "pow", "maximum", "minimum"][Int(op.rawValue)]
+        return result.recorded("\(name) (with a scalar)", inputs: [self]) { [self] g in
             [combinedBackward(op, scalar: scalar, scalarFirst: scalarFirst, upstream: g)]
         }
     }

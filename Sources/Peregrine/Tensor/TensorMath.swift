@@ -13,9 +13,14 @@ extension Tensor {
     func unary(_ op: ck_unary_op) -> Tensor {
         let result = Tensor(uninitializedShape: shape)
         ck_unary(op, Int64(scalarCount), pointer, result.pointer)
-        return result.recorded("\(op)", inputs: [self]) { [self] g in
+        return result.recorded(Tensor.unaryName(op), inputs: [self]) { [self] g in
             [unaryBackward(op, result: result, upstream: g)]
         }
+    }
+
+    /// The Keras name of a unary kernel, for errors and the numerics check.
+    static func unaryName(_ op: ck_unary_op) -> String {
+        ["negative", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "square"][Int(op.rawValue)]
     }
 
     /// Moves `axis` last (a strided copy) when it is not last already.
