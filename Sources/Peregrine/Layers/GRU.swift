@@ -11,8 +11,12 @@ import CKernels
 ///
 /// Weights: `kernel` `[in, 3·units]` (glorot-uniform), `recurrent_kernel` `[units, 3·units]`
 /// (orthogonal), `bias` `[2, 3·units]` with `resetAfter`, else `[3·units]` (zeros).
-/// `returnState` gives `[output, h]`. Only tanh / sigmoid activations are supported; masking,
-/// dropout and stateful carry-over are not implemented yet.
+/// `returnState` gives `[output, h]`. Only tanh / sigmoid activations are supported.
+///
+/// Keras's masking, dropout and state as LSTM's (RecurrentSteps.swift): a `[batch, time]` mask
+/// carries h and the output over masked steps; `dropout` alone is one input mask for all gates;
+/// with `recurrentDropout` (Keras's implementation 1) one input and one recurrent mask per gate
+/// z, r, h, the new state z·h + (1 − z)·hh using the undropped h; `stateful` carries h over.
 ///
 /// ```swift
 /// let gru = GRU(units: 32, returnSequences: true)
@@ -42,6 +46,17 @@ public final class GRU: Layer, @unchecked Sendable {
     /// How the bias starts.
     public let biasInitializer: Initializer
 
+    /// Fraction of the inputs dropped while training (Keras's `dropout`).
+    public let dropout: Float
+    /// Fraction of h dropped in the recurrent product while training (`recurrent_dropout`).
+    public let recurrentDropout: Float
+    /// Whether the final state becomes the next call's initial state.
+    public let stateful: Bool
+    /// The seed of the layer's own dropout stream (nil: the global stream).
+    public let seed: UInt64?
+    private var seedOffset: UInt64 = 0
+    private let stateStore = RecurrentStateStore()
+
     /// `[in, 3·units]`, after build.
     public private(set) var kernel: Variable?
     /// `[units, 3·units]`, after build.
@@ -61,8 +76,13 @@ public final class GRU: Layer, @unchecked Sendable {
         returnSequences: Bool = false, returnState: Bool = false, goBackwards: Bool = false,
         resetAfter: Bool = true, kernelInitializer: Initializer = .glorotUniform,
         recurrentInitializer: Initializer = .orthogonal(), biasInitializer: Initializer = .zeros,
+        dropout: Float = 0, recurrentDropout: Float = 0, stateful: Bool = false, seed: UInt64? = nil,
         name: String? = nil
     ) {
+        self.dropout = min(1, max(0, dropout))   // Keras clamps the rates
+        self.recurrentDropout = min(1, max(0, recurrentDropout))
+        self.stateful = stateful
+        self.seed = seed
         self.units = units
         self.activation = activation
         self.recurrentActivation = recurrentActivation
@@ -98,27 +118,110 @@ public final class GRU: Layer, @unchecked Sendable {
     }
 
     override public func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
+        try call(inputs, mask: nil, training: training)
+    }
+
+    /// A call with Keras's time-step mask `[batch, time]` (1 = use the step, 0 = carry h and the
+    /// output over it); a nil mask is an ordinary call.
+    ///
+    /// ```swift
+    /// let h = try gru.call([x], mask: mask, training: false)[0]
+    /// ```
+    public func call(_ inputs: [Tensor], mask: Tensor?, training: Bool) throws -> [Tensor] {
         guard let kernel, let recurrentKernel else {
             throw PeregrineError.invalidArgument(operation: name, expected: "a built layer", actual: "unbuilt")
         }
         let x = inputs[0], w = kernel.value, u = recurrentKernel.value, b = bias?.value
         let (batch, steps) = try recurrentInputShape(x, layer: name, features: w.shape[0])
-        let layout = RecurrentOutputLayout(
-            batch: batch, steps: steps, units: units, returnSequences: returnSequences,
-            returnState: returnState, stateCount: 1)
-        return layout.outputs(try sequence(x, w, u, b, layout: layout), layer: name)
+        try checkRecurrentMask(mask, batch: batch, steps: steps, layer: name)
+        let initial = stateful ? try stateStore.initial(batch: batch, units: units, count: 1, layer: name) : nil
+        let drop = RecurrentDropoutMasks.draw(
+            batch: batch, features: w.shape[0], units: units, gates: 3, dropout: dropout,
+            recurrentDropout: recurrentDropout, training: training, perGate: recurrentDropout > 0,
+            stream: nextStream)
+        var outputs: [Tensor]
+        if mask != nil || drop.recurrent != nil {
+            let result = try runRecurrentSteps(
+                x, mask: mask, initial: try initial ?? [Tensor.zeros([batch, units])], goBackwards: goBackwards,
+                returnSequences: returnSequences, cell: try stepCell(w, u, b, drop))
+            outputs = [result.output] + result.states
+        } else {
+            let xIn = try drop.input.map { try x * $0[0].expandingShape(at: 1) } ?? x
+            let layout = RecurrentOutputLayout(
+                batch: batch, steps: steps, units: units, returnSequences: returnSequences,
+                returnState: returnState || stateful, stateCount: 1)
+            outputs = layout.outputs(try sequence(xIn, w, u, b, initial: initial, layout: layout), layer: name)
+        }
+        if stateful { stateStore.keep(Array(outputs[1...])) }
+        return returnState ? outputs : [outputs[0]]
+    }
+
+    /// Zeroes the carried state of a `stateful` layer (Keras's `reset_states`).
+    ///
+    /// ```swift
+    /// layer.resetStates()
+    /// ```
+    public func resetStates() { stateStore.reset() }
+
+    /// The state a `stateful` layer carries into its next call ([h]), nil before the first.
+    public var states: [Tensor]? { stateStore.states }
+
+    private func nextStream(_ count: Int) -> (seed: UInt64, offset: UInt64) {
+        guard let seed else { return RandomGenerator.reserve(count) }
+        defer { seedOffset &+= UInt64(count) }
+        return (seed, seedOffset)
+    }
+
+    /// One step as tensor operations: Keras's GRU cell, implementation 1 (per-gate products).
+    private func stepCell(_ w: Tensor, _ u: Tensor, _ b: Tensor?, _ drop: RecurrentDropoutMasks) throws
+        -> (Tensor, [Tensor]) throws -> (output: Tensor, states: [Tensor])
+    {
+        let units = units, resetAfter = resetAfter
+        func block(_ t: Tensor, _ g: Int) throws -> Tensor {
+            try t.slice([.all, .strided(from: g * units, to: (g + 1) * units, by: 1)])
+        }
+        let wg = try (0..<3).map { try block(w, $0) }, ug = try (0..<3).map { try block(u, $0) }
+        // Input bias per gate, and with resetAfter the recurrent bias per gate.
+        let inputBias = try b.map { b in
+            let row = resetAfter ? try b.slice([.index(0)]) : b
+            return try (0..<3).map { try row.slice([.strided(from: $0 * units, to: ($0 + 1) * units, by: 1)]) }
+        }
+        let recurrentBias = try b.flatMap { b -> [Tensor]? in
+            guard resetAfter else { return nil }
+            let row = try b.slice([.index(1)])
+            return try (0..<3).map { try row.slice([.strided(from: $0 * units, to: ($0 + 1) * units, by: 1)]) }
+        }
+        return { xt, states in
+            let h = states[0]
+            func xPart(_ g: Int) throws -> Tensor {
+                let xg = try drop.input.map { try xt * $0[g] } ?? xt
+                let p = try matmul(xg, wg[g])
+                return try inputBias.map { try p + $0[g] } ?? p
+            }
+            func hIn(_ g: Int) throws -> Tensor { try drop.recurrent.map { try h * $0[g] } ?? h }
+            func hPart(_ g: Int) throws -> Tensor {
+                let p = try matmul(hIn(g), ug[g])
+                return try recurrentBias.map { try p + $0[g] } ?? p
+            }
+            let z = sigmoid(try xPart(0) + hPart(0))
+            let r = sigmoid(try xPart(1) + hPart(1))
+            let recurrentH = resetAfter ? try r * hPart(2) : try matmul(r * hIn(2), ug[2])
+            let hh = tanh(try xPart(2) + recurrentH)
+            let hNew = try z * h + (1 - z) * hh
+            return (hNew, [hNew])
+        }
     }
 
     /// The whole sequence as one recorded operation (ck_gru_forward / ck_gru_backward).
-    private func sequence(_ x: Tensor, _ w: Tensor, _ u: Tensor, _ b: Tensor?, layout: RecurrentOutputLayout) throws -> Tensor {
+    private func sequence(_ x: Tensor, _ w: Tensor, _ u: Tensor, _ b: Tensor?, initial: [Tensor]?, layout: RecurrentOutputLayout) throws -> Tensor {
         let n = Int32(layout.batch), t = Int32(layout.steps), f = Int32(w.shape[0]), un = Int32(units)
         let back: Int32 = goBackwards ? 1 : 0, after: Int32 = resetAfter ? 1 : 0
         let saved = Tensor(uninitializedShape: [Int(ck_gru_saved_size(n, t, f, un, after))])
         let packed = Tensor(uninitializedShape: layout.packedShape)
         let (ySeq, hLast, _) = layout.parts(packed.pointer)
         ck_gru_forward(
-            n, t, f, un, after, back, x.pointer, w.pointer, u.pointer, b?.pointer, nil, saved.pointer,
-            ySeq, hLast)
+            n, t, f, un, after, back, x.pointer, w.pointer, u.pointer, b?.pointer, initial?[0].pointer,
+            saved.pointer, ySeq, hLast)
         let inputs = b.map { [x, w, u, $0] } ?? [x, w, u]
         return packed.recorded(name, inputs: inputs) { g in
             let dx = Tensor(uninitializedShape: x.shape)

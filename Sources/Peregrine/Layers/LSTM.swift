@@ -15,8 +15,15 @@ import CKernels
 /// The output is the last `h` `[batch, units]`, or every `h` `[batch, time, units]` with
 /// `returnSequences`; `returnState` adds the final states: `[output, h, c]`. `goBackwards`
 /// processes the steps last to first, and the sequence output stays in that (reversed) order.
-/// Only `tanh` / `sigmoid` activations are supported (the fused gate pass); masking, dropout
-/// and stateful carry-over are not implemented yet.
+/// Only `tanh` / `sigmoid` activations are supported (the fused gate pass).
+///
+/// Keras's masking, dropout and state (details in RecurrentSteps.swift): a `[batch, time]` mask
+/// (``call(_:mask:training:)``, or propagated from `Embedding(maskZero: true)` in a model)
+/// carries h, c and the output over masked steps; `dropout` / `recurrentDropout` draw masks once
+/// per call while training — one input mask shared by the gates when `recurrentDropout` is 0,
+/// else (Keras's implementation 1) one input and one recurrent mask per gate i, f, c, o;
+/// `stateful` carries the final h, c into the next call (``resetStates()``). Masked calls and
+/// recurrent dropout run step by step as tensor operations; the rest on the fused kernels.
 ///
 /// ```swift
 /// let lstm = LSTM(units: 64, returnSequences: true)
@@ -46,6 +53,16 @@ public final class LSTM: Layer, @unchecked Sendable {
     public let recurrentInitializer: Initializer
     /// How the bias starts (before the forget ones).
     public let biasInitializer: Initializer
+    /// Fraction of the inputs dropped while training (Keras's `dropout`).
+    public let dropout: Float
+    /// Fraction of h dropped in the recurrent product while training (`recurrent_dropout`).
+    public let recurrentDropout: Float
+    /// Whether the final states become the next call's initial states.
+    public let stateful: Bool
+    /// The seed of the layer's own dropout stream (nil: the global stream).
+    public let seed: UInt64?
+    private var seedOffset: UInt64 = 0
+    private let stateStore = RecurrentStateStore()
 
     /// `[in, 4·units]`, after build.
     public private(set) var kernel: Variable?
@@ -57,7 +74,7 @@ public final class LSTM: Layer, @unchecked Sendable {
     /// Keras's `LSTM(units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
     /// unit_forget_bias=True, return_sequences=False, return_state=False, go_backwards=False,
     /// kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-    /// bias_initializer="zeros")`.
+    /// bias_initializer="zeros", dropout=0, recurrent_dropout=0, stateful=False, seed=None)`.
     ///
     /// ```swift
     /// let lstm = LSTM(units: 128, goBackwards: true)
@@ -68,8 +85,13 @@ public final class LSTM: Layer, @unchecked Sendable {
         unitForgetBias: Bool = true, returnSequences: Bool = false, returnState: Bool = false,
         goBackwards: Bool = false, kernelInitializer: Initializer = .glorotUniform,
         recurrentInitializer: Initializer = .orthogonal(), biasInitializer: Initializer = .zeros,
+        dropout: Float = 0, recurrentDropout: Float = 0, stateful: Bool = false, seed: UInt64? = nil,
         name: String? = nil
     ) {
+        self.dropout = min(1, max(0, dropout))   // Keras clamps the rates
+        self.recurrentDropout = min(1, max(0, recurrentDropout))
+        self.stateful = stateful
+        self.seed = seed
         self.units = units
         self.activation = activation
         self.recurrentActivation = recurrentActivation
@@ -111,28 +133,112 @@ public final class LSTM: Layer, @unchecked Sendable {
     }
 
     override public func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
+        try call(inputs, mask: nil, training: training)
+    }
+
+    /// A call with Keras's time-step mask `[batch, time]` (1 = use the step, 0 = carry the state
+    /// and output over it); a nil mask is an ordinary call.
+    ///
+    /// ```swift
+    /// let lstm = LSTM(units: 8)
+    /// try lstm.buildIfNeeded(inputShapes: [[5, 3]])
+    /// let h = try lstm.call([x], mask: mask, training: false)[0]
+    /// ```
+    public func call(_ inputs: [Tensor], mask: Tensor?, training: Bool) throws -> [Tensor] {
         guard let kernel, let recurrentKernel else {
             throw PeregrineError.invalidArgument(operation: name, expected: "a built layer", actual: "unbuilt")
         }
         let x = inputs[0], w = kernel.value, u = recurrentKernel.value, b = bias?.value
         let (batch, steps) = try recurrentInputShape(x, layer: name, features: w.shape[0])
-        let layout = RecurrentOutputLayout(
-            batch: batch, steps: steps, units: units, returnSequences: returnSequences,
-            returnState: returnState, stateCount: 2)
-        return layout.outputs(try sequence(x, w, u, b, layout: layout), layer: name)
+        try checkRecurrentMask(mask, batch: batch, steps: steps, layer: name)
+        let initial = stateful ? try stateStore.initial(batch: batch, units: units, count: 2, layer: name) : nil
+        let drop = RecurrentDropoutMasks.draw(
+            batch: batch, features: w.shape[0], units: units, gates: 4, dropout: dropout,
+            recurrentDropout: recurrentDropout, training: training, perGate: recurrentDropout > 0,
+            stream: nextStream)
+        var outputs: [Tensor]
+        if mask != nil || drop.recurrent != nil {
+            let zeros = try Tensor.zeros([batch, units])
+            let result = try runRecurrentSteps(
+                x, mask: mask, initial: initial ?? [zeros, zeros], goBackwards: goBackwards,
+                returnSequences: returnSequences, cell: try stepCell(w, u, b, drop))
+            outputs = [result.output] + result.states
+        } else {
+            // Keras's implementation 2: one input mask for every gate, in front of the kernel.
+            let xIn = try drop.input.map { try x * $0[0].expandingShape(at: 1) } ?? x
+            let layout = RecurrentOutputLayout(
+                batch: batch, steps: steps, units: units, returnSequences: returnSequences,
+                returnState: returnState || stateful, stateCount: 2)
+            // The inference kernel only without a mask or dropout (both excluded above/by training).
+            let packed = drop.input == nil && LSTM.runsInference(training: training)
+                ? try inferenceSequence(xIn, w, u, b, initialH: initial?[0], initialC: initial?[1], layout: layout)
+                : try sequence(xIn, w, u, b, initial: initial, layout: layout)
+            outputs = layout.outputs(packed, layer: name)
+        }
+        if stateful { stateStore.keep(Array(outputs[1...])) }
+        return returnState ? outputs : [outputs[0]]
+    }
+
+    /// Zeroes the carried states of a `stateful` layer (Keras's `reset_states`).
+    ///
+    /// ```swift
+    /// lstm.resetStates()
+    /// ```
+    public func resetStates() { stateStore.reset() }
+
+    /// The states a `stateful` layer carries into its next call ([h, c]), nil before the first.
+    public var states: [Tensor]? { stateStore.states }
+
+    private func nextStream(_ count: Int) -> (seed: UInt64, offset: UInt64) {
+        guard let seed else { return RandomGenerator.reserve(count) }
+        defer { seedOffset &+= UInt64(count) }
+        return (seed, seedOffset)
+    }
+
+    /// One step as tensor operations (Keras's cell, implementation 1 when masks are per gate).
+    private func stepCell(_ w: Tensor, _ u: Tensor, _ b: Tensor?, _ drop: RecurrentDropoutMasks) throws
+        -> (Tensor, [Tensor]) throws -> (output: Tensor, states: [Tensor])
+    {
+        let units = units
+        func block(_ t: Tensor, _ g: Int) throws -> Tensor {
+            try t.slice([.all, .strided(from: g * units, to: (g + 1) * units, by: 1)])
+        }
+        let wg = try (0..<4).map { try block(w, $0) }, ug = try (0..<4).map { try block(u, $0) }
+        let bg = try b.map { b in try (0..<4).map { try b.slice([.strided(from: $0 * units, to: ($0 + 1) * units, by: 1)]) } }
+        return { xt, states in
+            let h = states[0], c = states[1]
+            var z: [Tensor]
+            if let recurrent = drop.recurrent {
+                z = try (0..<4).map { g in
+                    let xg = try drop.input.map { try xt * $0[g] } ?? xt
+                    var zx = try matmul(xg, wg[g])
+                    if let bg { zx = try zx + bg[g] }
+                    return try zx + matmul(h * recurrent[g], ug[g])
+                }
+            } else {
+                let xIn = try drop.input.map { try xt * $0[0] } ?? xt
+                var all = try matmul(xIn, w) + matmul(h, u)
+                if let b { all = try all + b }
+                z = try (0..<4).map { try block(all, $0) }
+            }
+            let i = sigmoid(z[0]), f = sigmoid(z[1]), g = tanh(z[2]), o = sigmoid(z[3])
+            let cNew = try f * c + i * g
+            let hNew = try o * tanh(cNew)
+            return (hNew, [hNew, cNew])
+        }
     }
 
     /// The whole sequence as one recorded operation (forward ck_lstm_forward, backward
     /// ck_lstm_backward); the result is packed as `layout` says.
-    private func sequence(_ x: Tensor, _ w: Tensor, _ u: Tensor, _ b: Tensor?, layout: RecurrentOutputLayout) throws -> Tensor {
+    private func sequence(_ x: Tensor, _ w: Tensor, _ u: Tensor, _ b: Tensor?, initial: [Tensor]?, layout: RecurrentOutputLayout) throws -> Tensor {
         let n = Int32(layout.batch), t = Int32(layout.steps), f = Int32(w.shape[0]), un = Int32(units)
         let back: Int32 = goBackwards ? 1 : 0
         let saved = Tensor(uninitializedShape: [Int(ck_lstm_saved_size(n, t, f, un))])
         let packed = Tensor(uninitializedShape: layout.packedShape)
         let (ySeq, hLast, cLast) = layout.parts(packed.pointer)
         ck_lstm_forward(
-            n, t, f, un, back, x.pointer, w.pointer, u.pointer, b?.pointer, nil, nil, saved.pointer,
-            ySeq, hLast, cLast)
+            n, t, f, un, back, x.pointer, w.pointer, u.pointer, b?.pointer, initial?[0].pointer,
+            initial?[1].pointer, saved.pointer, ySeq, hLast, cLast)
         let inputs = b.map { [x, w, u, $0] } ?? [x, w, u]
         return packed.recorded(name, inputs: inputs) { g in
             let dx = Tensor(uninitializedShape: x.shape)
