@@ -1,8 +1,10 @@
 // swift-tools-version: 6.2
 //
-// libFuzzer harnesses for Peregrine's parsers of untrusted files: the IDX (MNIST) reader and the
-// safetensors reader, and the JSON parser under both headers and model configs. A nested package that depends on the root by path, so the library's own
-// `swift build` never sees it. The harnesses only link with the fuzzer's main: build them with
+// libFuzzer harnesses for Peregrine's parsers of untrusted files: the IDX (MNIST) reader, the
+// safetensors reader, the JSON parser under both headers and model configs, and the rebuilding
+// of models from a saved architecture. A nested package that depends on the root by path, so
+// the library's own `swift build` never sees it. The harnesses only link with the fuzzer's main:
+// build them with
 //
 //   cd Fuzz
 //   swift build -c release --scratch-path .build \
@@ -28,6 +30,10 @@ let package = Package(
             name: "FuzzSafeTensors",
             dependencies: ["FuzzMain", .product(name: "Peregrine", package: "Peregrine")],
             path: "Sources/FuzzSafeTensors"),
+        .executableTarget(
+            name: "FuzzModelArchitecture",
+            dependencies: ["FuzzMain", .product(name: "Peregrine", package: "Peregrine")],
+            path: "Sources/FuzzModelArchitecture"),
         .executableTarget(
             name: "FuzzJSON",
             dependencies: ["FuzzMain", .product(name: "Peregrine", package: "Peregrine")],

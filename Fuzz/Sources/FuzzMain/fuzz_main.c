@@ -26,3 +26,7 @@ int FuzzSafeTensors_main(int argc, char **argv) {
 int FuzzJSON_main(int argc, char **argv) {
     return LLVMFuzzerRunDriver(&argc, &argv, LLVMFuzzerTestOneInput);
 }
+
+int FuzzModelArchitecture_main(int argc, char **argv) {
+    return LLVMFuzzerRunDriver(&argc, &argv, LLVMFuzzerTestOneInput);
+}

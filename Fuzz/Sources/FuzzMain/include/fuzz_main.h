@@ -4,4 +4,5 @@
 int FuzzIDX_main(int argc, char **argv);
 int FuzzSafeTensors_main(int argc, char **argv);
 int FuzzJSON_main(int argc, char **argv);
+int FuzzModelArchitecture_main(int argc, char **argv);
 #endif
