@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure kernel throughput against this machine's FMA peak and OpenBLAS.",
-        subcommands: [GEMMBenchCommand.self, ConvBenchCommand.self, PoolBenchCommand.self, BatchNormBenchCommand.self, LSTMBenchCommand.self])
+        subcommands: [GEMMBenchCommand.self, ConvBenchCommand.self, PoolBenchCommand.self, BatchNormBenchCommand.self, LSTMBenchCommand.self, TrainBenchCommand.self])
 }
 
 /// `peregrine bench gemm`: GFLOP/s of the native GEMM (and of OpenBLAS in builds with the
