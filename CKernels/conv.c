@@ -52,6 +52,7 @@ static float *conv_reserve(conv_buffer *buf, size_t floats) {
         size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
         buf->data = aligned_alloc(64, bytes);
         buf->capacity = buf->data ? floats : 0;
+        ck_scratch_release_at_exit(&buf->data, &buf->capacity);
     }
     return buf->data;
 }

@@ -74,6 +74,7 @@ static float *buffer_reserve(gemm_buffer *buf, size_t floats) {
         size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
         buf->data = aligned_alloc(64, bytes);
         buf->floats = buf->data ? floats : 0;
+        ck_scratch_release_at_exit(&buf->data, &buf->floats);
     }
     return buf->data;
 }

@@ -19,6 +19,12 @@
 /* The calling thread's ISA override, or -1 (cpu.c). */
 int ck_thread_isa(void);
 
+/* ---- per-thread scratch (scratch.c) ---- */
+
+/* Frees *data (and zeroes *capacity) when the calling thread exits. Call it for a
+ * _Thread_local scratch buffer each time it is (re)allocated; repeated calls are cheap. */
+void ck_scratch_release_at_exit(float **data, size_t *capacity);
+
 /* ---- threading (parallel.c) ---- */
 
 /* Body of a parallel region: called once per thread with its index and the team size. */

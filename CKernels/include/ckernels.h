@@ -774,6 +774,16 @@ void ck_sparsemax_forward_reference(int64_t rows, int64_t n, const float *x, flo
 void ck_sparsemax_backward_reference(int64_t rows, int64_t n, const float *x, const float *dy,
                                      float *dx);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Per-thread scratch buffers (scratch.c)                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+/** How many scratch buffers (GEMM packing, convolution columns) the calling thread holds; they
+ *  are freed when the thread exits. For the tests. */
+int ck_scratch_thread_buffers(void);
+/** How many scratch buffers exiting threads have freed since the process started. */
+int64_t ck_scratch_released_buffers(void);
+
 #ifdef __cplusplus
 }
 #endif
