@@ -21,7 +21,8 @@
  *     the big squares). Otherwise it is read in place: row-major A through the micro-kernel's
  *     row-pointer variant, transposed A directly as k-major slivers (the small-matrix path: the
  *     NN layers' M = 128 and the convolutions' N = 64 never copy A). A ragged last sliver (fewer
- *     than MR rows) is copied, so no kernel reads past A.
+ *     than MR rows) is read in place by kernels that compute exactly its rows (AVX-512), and
+ *     copied for the others, so no kernel reads past A.
  *   - Untransposed B is read in place (masked loads at the N edge), except a block that spans
  *     more than half the L2 and is reused by a tall M: kc rows of a power-of-two ldb map to a few
  *     L2 sets and evict each other. Bᵀ is always packed (8×8 register transposes).
@@ -31,8 +32,15 @@
  * so a short M (M = 128 in a Dense layer) is split along N and both cores stay busy; ties go to
  * the split that streams less of A and B. Products under ~10^6 flops stay on the calling thread.
  *
+ * Small matrices. A product under ~10^6 flops runs on the calling thread without asking for
+ * the thread count; one that also fits a single block (k ≤ kc, n ≤ nc) skips the blocked loops
+ * entirely (gemm_small): no block sizes, no buffers, A and B read in place, Bᵀ packed once. At
+ * 8³-64³ the fixed cost per call and per tile is what decides the speed.
+ *
  * Edges. Short tiles store under lane masks; a tile of at most one vector width (N = 10) runs a
- * one-vector kernel, and an edge sliver of ≤ 4 or ≤ 8 rows a 4- or 8-row kernel.
+ * one-vector kernel. On AVX-512 an edge of A read in place computes exactly its rows (1..12) in
+ * place; a packed (zero-padded) edge sliver computes 4, 8 or 12. The other ISAs copy a ragged
+ * sliver of A read in place into a padded one.
  *
  * Packing buffers are thread-local and grow on demand (64-byte aligned): no malloc per call in
  * the steady state, and two user threads may call ck_sgemm at once.
@@ -137,13 +145,20 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
     const int b_in_place = kn->b_in_place && !pr->trans_b &&
                            ((int64_t)kc_max * ldb <= B_IN_PLACE_SPAN || m1 - m0 <= B_IN_PLACE_ROWS);
 
-    /* B block: kc×nc in NR-wide panels; A block: mc×kc in MR-row slivers; edge: one MR×kc. */
+    /* A ragged last sliver of A read in place is copied (zero-padded) unless the kernels take
+     * fewer than MR rows in place. */
+    const int edge_in_place = kn->a_edges_in_place;
+    const int needs_edge = !a_is_packed && !edge_in_place && (m1 - m0) % MR != 0;
+
+    /* B block: kc×nc in NR-wide panels; A block: mc×kc in MR-row slivers; edge: one MR×kc.
+     * Only what this call uses is reserved: the small-matrix path touches no buffer at all. */
     float *packed_b = b_in_place ? NULL
                                  : buffer_reserve(&packed_b_buffer, (size_t)kc_max * nc_max);
     float *packed_a = a_is_packed ? buffer_reserve(&packed_a_buffer, (size_t)mc_max * kc_max)
                                   : NULL;
-    float *edge_sliver = buffer_reserve(&edge_sliver_buffer, (size_t)MR * kc_max);
-    if ((!b_in_place && !packed_b) || (a_is_packed && !packed_a) || !edge_sliver) {
+    float *edge_sliver =
+        needs_edge ? buffer_reserve(&edge_sliver_buffer, (size_t)MR * kc_max) : NULL;
+    if ((!b_in_place && !packed_b) || (a_is_packed && !packed_a) || (needs_edge && !edge_sliver)) {
         gemm_block_fallback(pr, m0, m1, n0, n1);
         return;
     }
@@ -177,13 +192,16 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
                 for (int ir = 0; ir < mc; ir += MR) {
                     const int mr = CK_MIN(MR, mc - ir);
                     ck_gemm_ukernel kernel = kn->kernel_kmajor;
+                    tile.a_rows = mr; /* in place: no row past the edge is read */
                     if (a_is_packed) {
                         tile.a = packed_a + (size_t)ir * kc, tile.a_rs = 1, tile.a_cs = MR;
-                    } else if (mr < MR) {
+                        tile.a_rows = MR;
+                    } else if (mr < MR && !edge_in_place) {
                         kn->pack_a(pr->trans_a, mr, kc,
                                    pr->trans_a ? a_blk + ir : a_blk + (size_t)ir * lda, lda, MR,
                                    edge_sliver);
                         tile.a = edge_sliver, tile.a_rs = 1, tile.a_cs = MR;
+                        tile.a_rows = MR;
                     } else if (pr->trans_a) {
                         tile.a = a_blk + ir, tile.a_rs = 1, tile.a_cs = lda;
                     } else {
@@ -201,6 +219,61 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
                     }
                 }
             }
+        }
+    }
+}
+
+/* ---- the small-matrix path ---- */
+
+/* Products that fit one block (k ≤ kc, n ≤ nc) on one thread skip the blocked loops' set-up:
+ * no block sizes to balance (divisions by NR), no buffers to look up, A and untransposed B read
+ * in place (an edge sliver of A too: the kernels compute exactly its rows), Bᵀ packed once into
+ * panels ("pack only B"). What is left per call is the tile loop; at 8×8×8 or 16×16×16 the fixed
+ * cost is what decides the speed. Only for kernels that take A's edge rows in place. */
+static int gemm_small_fits(const gemm_problem *pr) {
+    const ck_gemm_kernels *kn = pr->kern;
+    return kn->a_edges_in_place && pr->k <= kn->kc && pr->n <= kn->nc &&
+           (pr->trans_b || kn->b_in_place);
+}
+
+static void gemm_small(const gemm_problem *pr) {
+    const ck_gemm_kernels *kn = pr->kern;
+    const int MR = kn->mr, NR = kn->nr;
+    const int m = pr->m, n = pr->n, k = pr->k, lda = pr->lda, ldc = pr->ldc;
+    ck_gemm_tile tile;
+    tile.kc = k;
+    tile.alpha = pr->alpha;
+    tile.beta = pr->beta;
+    tile.act = pr->act;
+    tile.ldc = ldc;
+
+    const float *b = pr->b;
+    ptrdiff_t b_panel = 1; /* distance between tile.b of adjacent NR-column tiles, per column */
+    tile.b_rs = pr->ldb;
+    if (pr->trans_b) { /* Bᵀ [n×k]: k×n in NR-wide panels (only B is packed) */
+        const int n_pad = (n + NR - 1) / NR * NR;
+        float *packed = buffer_reserve(&packed_b_buffer, (size_t)k * n_pad);
+        if (!packed) {
+            gemm_block_fallback(pr, 0, m, 0, n);
+            return;
+        }
+        kn->pack_b(1, k, n, b, pr->ldb, NR, packed);
+        b = packed, b_panel = k, tile.b_rs = NR;
+    }
+
+    const ck_gemm_ukernel kernel = pr->trans_a ? kn->kernel_kmajor : kn->kernel_rmajor;
+    tile.a_rs = pr->trans_a ? 1 : lda;
+    tile.a_cs = pr->trans_a ? lda : 1;
+    for (int ir = 0; ir < m; ir += MR) {
+        tile.m = tile.a_rows = CK_MIN(MR, m - ir);
+        tile.a = pr->trans_a ? pr->a + ir : pr->a + (size_t)ir * lda;
+        float *c_row = pr->c + (size_t)ir * ldc;
+        for (int jr = 0; jr < n; jr += NR) {
+            tile.b = b + jr * b_panel;
+            tile.c = c_row + jr;
+            tile.n = CK_MIN(NR, n - jr);
+            tile.bias = pr->bias ? pr->bias + jr : NULL;
+            kernel(&tile);
         }
     }
 }
@@ -258,9 +331,13 @@ void ck_sgemm_bias_act(int trans_a, int trans_b, int m, int n, int k, float alph
     }
     gemm_problem pr = {active_kernels(), trans_a, trans_b, m, n, k, alpha, beta, a, lda,
                        b, ldb, c, ldc, bias, act};
-    int nthreads = ck_num_threads();
     const double flops = 2.0 * m * n * k;
-    if (flops < PARALLEL_MIN_FLOPS) nthreads = 1;
+    if (flops < PARALLEL_MIN_FLOPS) { /* one thread: no region, no thread-count lookup */
+        if (gemm_small_fits(&pr)) gemm_small(&pr);
+        else gemm_block(&pr, 0, m, 0, n);
+        return;
+    }
+    int nthreads = ck_num_threads();
     /* No more threads than MR×vector tiles. */
     const int64_t tiles = (int64_t)((m + pr.kern->mr - 1) / pr.kern->mr) *
                           ((n + pr.kern->lanes - 1) / pr.kern->lanes);

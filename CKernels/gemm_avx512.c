@@ -8,7 +8,8 @@
  *
  * One body, specialised by the compiler (always_inline + constant arguments):
  *   nv   = 2 or 1 live vectors across N (a tile of at most 16 columns, e.g. N = 10, costs half),
- *   rows = 12, 8 or 4 computed rows (an edge sliver of M = 64 or 128 does not pay for 12),
+ *   rows = 1..12 computed rows (an edge sliver of M = 64 or 128 does not pay for 12, and an
+ *          edge of A read in place is computed in place: no copy, no row read past M),
  *   A k-major (packed, or transposed in memory: 12 contiguous floats per k-step) or row-major
  *   (A read in place, one base pointer per three rows: the small-matrix path).
  * The N edge is a lane mask, on the B loads (B may be read in place, so no lane past n is
@@ -32,9 +33,14 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
         acc[r][0] = _mm512_setzero_ps();
         acc[r][1] = _mm512_setzero_ps();
     }
-    /* The C tile is touched only after the k loop; ask for it now so the store does not wait. */
-    for (int r = 0; r < MR; r++)
-        if (r < t->m) _mm_prefetch((const char *)(t->c + r * t->ldc), _MM_HINT_T0);
+    /* The C tile is touched only after the k loop; ask for it now so the store does not wait
+     * (a short k loop would not hide the fetch, and its tile is usually in L1 already). */
+    if (t->kc >= 64) {
+        float *const c = t->c;
+        const ptrdiff_t ldc = t->ldc;
+        for (int r = 0; r < MR; r++)
+            if (r < t->m) _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+    }
 
     const float *b = t->b;
     const ptrdiff_t bs = t->b_rs;
@@ -44,41 +50,57 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
     const __mmask16 last_mask = (__mmask16)(n_last >= 16 ? 0xFFFF : (1u << n_last) - 1);
     const __mmask16 b0_mask = nv > 1 ? (__mmask16)0xFFFF : last_mask;
 
-#define FMA_ROW(r, aval)                                                                          \
+    /* A tile of few rows has few accumulators: 4 rows × 1 vector is 4 dependent FMA chains,
+     * which wait on the FMA latency (4 cycles) instead of filling two ports. Such tiles split k
+     * into P interleaved phases, phase q summing into the idle accumulators of rows r + q·rows,
+     * and add the phases at the end: at least 8 chains, P ≤ 4, P·rows ≤ MR. */
+    const int chains = rows * nv;
+    int P = (8 + chains - 1) / chains;
+    if (P > 4) P = 4;
+    while (P > 1 && P * rows > MR) P--;
+
+    /* One k-step j of an unrolled group into accumulator set q; AVAL(r, j) is A's element. */
+#define STEP(q, j, AVAL)                                                                          \
     do {                                                                                          \
-        __m512 av = r < rows ? _mm512_set1_ps(aval) : b0;                                         \
-        if (r < rows) {                                                                           \
-            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);                                       \
-            if (nv > 1) acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);                           \
+        const __m512 b0 = _mm512_maskz_loadu_ps(b0_mask, b + (j) * bs);                           \
+        const __m512 b1 = nv > 1 ? _mm512_maskz_loadu_ps(last_mask, b + (j) * bs + 16) : b0;      \
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) {                         \
+            if (r < rows && r + (q) * rows < MR) {                                                \
+                const __m512 av = _mm512_set1_ps(AVAL(r, j));                                     \
+                acc[r + (q) * rows][0] = _mm512_fmadd_ps(av, b0, acc[r + (q) * rows][0]);         \
+                if (nv > 1) acc[r + (q) * rows][1] = _mm512_fmadd_ps(av, b1, acc[r + (q) * rows][1]); \
+            }                                                                                     \
         }                                                                                         \
     } while (0)
+#define GROUP(AVAL)                                                                               \
+    do {                                                                                          \
+        STEP(0, 0, AVAL);                                                                         \
+        if (P > 1) STEP(1, 1, AVAL);                                                              \
+        if (P > 2) STEP(2, 2, AVAL);                                                              \
+        if (P > 3) STEP(3, 3, AVAL);                                                              \
+    } while (0)
 
+    int p = 0;
     if (rmajor) {
         /* Rows r, r+1, r+2 of A are base[0], base[rs], base[2·rs]: one base pointer per three rows
          * keeps every address a [base + rs·4|8] form and leaves the GPRs for the loop. */
         const ptrdiff_t rs = t->a_rs;
         const float *a0 = t->a, *a3 = a0 + 3 * rs, *a6 = a0 + 6 * rs, *a9 = a0 + 9 * rs;
-        for (int p = 0; p < kc; p++) {
-            __m512 b0 = _mm512_maskz_loadu_ps(b0_mask, b);
-            __m512 b1 = nv > 1 ? _mm512_maskz_loadu_ps(last_mask, b + 16) : b0;
-            FMA_ROW(0, a0[0]);
-            FMA_ROW(1, a0[rs]);
-            FMA_ROW(2, a0[2 * rs]);
-            FMA_ROW(3, a3[0]);
-            FMA_ROW(4, a3[rs]);
-            FMA_ROW(5, a3[2 * rs]);
-            FMA_ROW(6, a6[0]);
-            FMA_ROW(7, a6[rs]);
-            FMA_ROW(8, a6[2 * rs]);
-            FMA_ROW(9, a9[0]);
-            FMA_ROW(10, a9[rs]);
-            FMA_ROW(11, a9[2 * rs]);
-            a0++, a3++, a6++, a9++;
+#define AVAL_R(r, j) ((r) < 3 ? a0 : (r) < 6 ? a3 : (r) < 9 ? a6 : a9)[((r) % 3) * rs + (j)]
+        for (; p + P <= kc; p += P) {
+            GROUP(AVAL_R);
+            a0 += P, a3 += P, a6 += P, a9 += P;
             /* Opaque to the optimiser: otherwise it rewrites the twelve addresses as a chain of
              * pointer adds, ALU uops that compete with the FMAs for ports 0 and 5. */
             __asm__("" : "+r"(a0), "+r"(a3), "+r"(a6), "+r"(a9));
+            b += P * bs;
+        }
+        for (; p < kc; p++) {
+            STEP(0, 0, AVAL_R);
+            a0++, a3++, a6++, a9++;
             b += bs;
         }
+#undef AVAL_R
     } else {
         /* A sliver: MR×kc, column-major (12 contiguous floats per k-step), stride a_cs. */
         const ptrdiff_t cs = t->a_cs;
@@ -87,17 +109,33 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
          * where the hardware prefetchers stop: fetch the sliver a few steps ahead. A packed
          * sliver is contiguous and needs no help. */
         const int prefetch_a = cs != MR;
-        for (int p = 0; p < kc; p++) {
-            if (prefetch_a) _mm_prefetch((const char *)(a + 8 * cs), _MM_HINT_T0);
-            __m512 b0 = _mm512_maskz_loadu_ps(b0_mask, b);
-            __m512 b1 = nv > 1 ? _mm512_maskz_loadu_ps(last_mask, b + 16) : b0;
-#pragma clang loop unroll(full)
-            for (int r = 0; r < MR; r++) FMA_ROW(r, a[r]);
+#define AVAL_K(r, j) a[(j) * cs + (r)]
+        for (; p + P <= kc; p += P) {
+            if (prefetch_a)
+                for (int j = 0; j < P; j++) _mm_prefetch((const char *)(a + (8 + j) * cs), _MM_HINT_T0);
+            GROUP(AVAL_K);
+            a += P * cs;
+            b += P * bs;
+        }
+        for (; p < kc; p++) {
+            STEP(0, 0, AVAL_K);
             a += cs;
             b += bs;
         }
+#undef AVAL_K
     }
-#undef FMA_ROW
+#undef GROUP
+#undef STEP
+    /* Sum the phases into the first set. */
+#pragma clang loop unroll(full)
+    for (int r = 0; r < MR; r++) {
+        for (int q = 1; q < 4; q++) {
+            if (q < P && r < rows && r + q * rows < MR) {
+                acc[r][0] = _mm512_add_ps(acc[r][0], acc[r + q * rows][0]);
+                if (nv > 1) acc[r][1] = _mm512_add_ps(acc[r][1], acc[r + q * rows][1]);
+            }
+        }
+    }
 
     /* Epilogue: C = act(alpha·acc + beta·C + bias), masked on the last vector of a short tile. */
     const __m512 alpha = _mm512_set1_ps(t->alpha), beta = _mm512_set1_ps(t->beta);
@@ -128,20 +166,43 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
         for (int r = 0; r < t->m; r++) ck_bias_act_row(t->n, NULL, t->act, t->c + r * t->ldc);
 }
 
-/* A k-major sliver may be an edge (m < MR rows, zero-padded): compute only the 4 or 8 rows it
- * needs, so M = 64 or 128 does not pay for a full 12-row tile at the end. */
-CK_TARGET_AVX512 static void kernel_kmajor(const ck_gemm_tile *t) {
-    const int wide = t->n > 16;
-    if (t->m > 8) wide ? tile_kernel(t, 2, 0, 12) : tile_kernel(t, 1, 0, 12);
-    else if (t->m > 4) wide ? tile_kernel(t, 2, 0, 8) : tile_kernel(t, 1, 0, 8);
-    else wide ? tile_kernel(t, 2, 0, 4) : tile_kernel(t, 1, 0, 4);
+/* The row count is a compile-time constant of each body: rows 1..12, two widths. A packed
+ * sliver is zero-padded to MR rows, so an edge computes 4, 8 or 12 of them (fewer bodies hot);
+ * A read in place (t->a_rows == t->m) computes exactly its rows and reads no row past them, so
+ * the driver never copies a ragged sliver (the small-matrix path: 8×8, 33×17, M = 64 or 1). */
+#define ROW_CASE(R, RMAJOR)                                                                       \
+    case R:                                                                                       \
+        if (wide) tile_kernel(t, 2, RMAJOR, R);                                                   \
+        else tile_kernel(t, 1, RMAJOR, R);                                                        \
+        return;
+#define ROW_SWITCH(rows, RMAJOR)                                                                  \
+    switch (rows) {                                                                               \
+        ROW_CASE(1, RMAJOR) ROW_CASE(2, RMAJOR) ROW_CASE(3, RMAJOR) ROW_CASE(4, RMAJOR)           \
+        ROW_CASE(5, RMAJOR) ROW_CASE(6, RMAJOR) ROW_CASE(7, RMAJOR) ROW_CASE(8, RMAJOR)           \
+        ROW_CASE(9, RMAJOR) ROW_CASE(10, RMAJOR) ROW_CASE(11, RMAJOR)                             \
+    default:                                                                                      \
+        if (wide) tile_kernel(t, 2, RMAJOR, MR);                                                  \
+        else tile_kernel(t, 1, RMAJOR, MR);                                                       \
+        return;                                                                                   \
+    }
+
+/* Rows to compute: m, or m rounded up to 4/8/12 when that many rows may be read (padded). */
+static inline int rows_for(const ck_gemm_tile *t) {
+    const int rounded = (t->m + 3) & ~3;
+    return rounded <= t->a_rows ? rounded : t->m;
 }
 
-/* Row-major A in place always has all MR rows (the driver packs a ragged last sliver). */
-CK_TARGET_AVX512 static void kernel_rmajor(const ck_gemm_tile *t) {
-    if (t->n > 16) tile_kernel(t, 2, 1, MR);
-    else tile_kernel(t, 1, 1, MR);
+CK_TARGET_AVX512 static void kernel_kmajor(const ck_gemm_tile *t) {
+    const int wide = t->n > 16;
+    ROW_SWITCH(rows_for(t), 0)
 }
+
+CK_TARGET_AVX512 static void kernel_rmajor(const ck_gemm_tile *t) {
+    const int wide = t->n > 16;
+    ROW_SWITCH(t->m, 1)
+}
+#undef ROW_SWITCH
+#undef ROW_CASE
 
 const ck_gemm_kernels ck_gemm_kernels_avx512 = {
     .mr = MR,
@@ -151,6 +212,7 @@ const ck_gemm_kernels ck_gemm_kernels_avx512 = {
     .nc = 512,
     .mc = 1536,
     .b_in_place = 1,
+    .a_edges_in_place = 1,
     .kernel_kmajor = kernel_kmajor,
     .kernel_rmajor = kernel_rmajor,
     .pack_b = ck_gemm_pack_b_avx2,

@@ -18,7 +18,8 @@
  * A element (r, p) is a[r·a_rs + p·a_cs]: packed slivers and transposed A have a_rs == 1
  * ("k-major", MR contiguous floats per k-step); untransposed A read in place has a_cs == 1
  * ("row-major", one row of A per tile row). Row-major A is only passed with m == MR rows
- * present in memory; a k-major sliver always has MR readable rows (padded when packed).
+ * present in memory, unless the ISA sets a_edges_in_place; a_rows says how many rows of A the
+ * kernel may read (MR for a packed, zero-padded sliver; m for A read in place).
  * B is kc rows of NR floats, b_rs apart: a packed panel (b_rs == NR, 64-byte aligned,
  * zero-padded beyond n) or op(B) = B read in place (b_rs == ldb, any alignment; the kernel must
  * not read lanes beyond n, it masks them).
@@ -33,6 +34,7 @@ typedef struct {
     float *c;
     ptrdiff_t ldc;
     int m, n;
+    int a_rows; /* rows of A readable (m ≤ a_rows ≤ MR) */
     float alpha, beta;
     const float *bias;
     ck_activation act;
@@ -58,6 +60,7 @@ typedef struct {
     int mr, nr, lanes;
     int kc, nc, mc;
     int b_in_place; /* the kernels mask their B loads, so B may be read unpacked */
+    int a_edges_in_place; /* the kernels take m < MR rows of A in place (tile.a_rows == m) */
     ck_gemm_ukernel kernel_kmajor; /* A with a_rs == 1 (packed, or transposed in memory) */
     ck_gemm_ukernel kernel_rmajor; /* A with a_cs == 1 (untransposed, read in place) */
     ck_gemm_pack_b pack_b;

@@ -132,6 +132,16 @@ struct GEMMTests {
         (0, 5, 7), (5, 0, 7), (5, 7, 0), (1, 1, 1), (3, 17, 33), (17, 3, 127), (33, 127, 3),
         (127, 33, 17), (300, 17, 33), (17, 300, 127), (33, 33, 300), (127, 127, 127),
         (1, 300, 300), (300, 1, 33), (128, 10, 512), (13, 70, 800), (40, 600, 33), (100, 33, 1),
+    ] + smallPathShapes
+
+    /// Both sides of the small-matrix path's limits (one thread below 10^6 flops; one block:
+    /// k ≤ KC = 384 and n ≤ NC = 512 on AVX-512), and the tiny products it exists for, with
+    /// every edge-row count of A read in place (m mod 12 = 1…11).
+    static let smallPathShapes: [(Int, Int, Int)] = [
+        (8, 8, 8), (16, 16, 16), (33, 17, 5), (2, 40, 7), (23, 16, 3), (11, 33, 9),
+        (64, 64, 122), (64, 64, 123),  // 999,424 flops: small path; 1,007,616: threaded
+        (7, 32, 384), (7, 32, 385),  // k = KC: one block; KC + 1: two
+        (1, 512, 100), (1, 513, 100),  // n = NC: one block; NC + 1: two
     ]
 
     @Test("ck_sgemm matches the reference", arguments: shapes.indices)
@@ -170,7 +180,7 @@ struct GEMMTests {
 
     /// alpha == 0 never reads A or B (NaN there must not leak), k == 0 only scales C.
     @Test func alphaZeroAndEmptyKOnlyScaleC() {
-        for (m, n, k) in [(3, 17, 33), (33, 40, 5), (17, 3, 0)] {
+        for (m, n, k) in [(3, 17, 33), (33, 40, 5), (17, 3, 0), (16, 16, 16), (64, 64, 123)] {
             for beta: Float in [0, 2] {
                 for (bias, act) in [(false, CK_ACT_IDENTITY), (true, CK_ACT_RELU), (true, CK_ACT_TANH)] {
                     var problem = Problem(transA: 0, transB: 1, m: m, n: n, k: k,
@@ -199,7 +209,8 @@ struct GEMMTests {
     @Test("ck_sgemm_bias_act matches the reference", arguments: activations.map(\.rawValue), [false, true])
     func biasActMatchesReference(actRaw: UInt32, withBias: Bool) {
         let act = ck_activation(rawValue: actRaw)
-        for (m, n, k) in [(1, 1, 1), (17, 33, 3), (33, 17, 127), (127, 10, 400), (40, 70, 33)] {
+        for (m, n, k) in [(1, 1, 1), (17, 33, 3), (33, 17, 127), (127, 10, 400), (40, 70, 33),
+                          (16, 16, 16), (7, 32, 385)] {
             for (transA, transB) in [(Int32(0), Int32(0)), (0, 1), (1, 0), (1, 1)] {
                 for (alpha, beta) in [(Float(1), Float(0)), (0.5, 0.25)] {
                     let problem = Problem(transA: transA, transB: transB, m: m, n: n, k: k,
