@@ -164,8 +164,19 @@ open class Model: Layer, @unchecked Sendable {
 
     /// Runs the graph on a batch: one tensor per input, one per output.
     override open func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
+        try callWithMasks(inputs, training: training).outputs
+    }
+
+    /// The outputs and Keras's mask of each (nil where none; see Masking.swift): masks flow
+    /// along the graph with the values.
+    ///
+    /// ```swift
+    /// let (outputs, masks) = try model.callWithMasks([tokens], training: false)
+    /// ```
+    public func callWithMasks(_ inputs: [Tensor], training: Bool) throws -> (outputs: [Tensor], masks: [Tensor?]) {
         try checkInputs(inputs)
         var values: [SymbolicTensor.ID: Tensor] = [:]
+        var masks: [SymbolicTensor.ID: Tensor] = [:]
         for (symbol, value) in zip(self.inputs, inputs) { values[symbol.id] = value }
         for node in executionOrder {
             let arguments = try node.inputs.map { symbol -> Tensor in
@@ -175,17 +186,21 @@ open class Model: Layer, @unchecked Sendable {
                 }
                 return value
             }
-            let results = try node.layer(arguments, training: training)
-            for (index, value) in results.enumerated() {
-                values[SymbolicTensor.ID(node: ObjectIdentifier(node), index: index)] = value
+            let (results, resultMasks) = try node.layer.callPropagatingMasks(
+                arguments, masks: node.inputs.map { masks[$0.id] }, training: training)
+            for (index, (value, mask)) in zip(results, resultMasks).enumerated() {
+                let id = SymbolicTensor.ID(node: ObjectIdentifier(node), index: index)
+                values[id] = value
+                masks[id] = mask
             }
         }
-        return try outputs.map { symbol in
+        let results = try outputs.map { symbol in
             guard let value = values[symbol.id] else {
                 throw PeregrineError.invalidArgument(operation: name, expected: "a computed output", actual: "none")
             }
             return value
         }
+        return (results, outputs.map { masks[$0.id] })
     }
 
     /// Inputs must match `Input(shape:)` in count and per-sample shape, and share a batch size.

@@ -114,6 +114,16 @@ public final class Sequential: Model, @unchecked Sendable {
     }
 
     override public func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
+        try callWithMasks(inputs, training: training).outputs
+    }
+
+    /// The outputs with Keras's masks (see Masking.swift): each layer gets the previous
+    /// layer's output mask, and the last one's is the model's.
+    ///
+    /// ```swift
+    /// let (outputs, masks) = try model.callWithMasks([tokens], training: false)
+    /// ```
+    override public func callWithMasks(_ inputs: [Tensor], training: Bool) throws -> (outputs: [Tensor], masks: [Tensor?]) {
         guard inputs.count == 1 else {
             throw PeregrineError.invalidArgument(operation: name, expected: "one input tensor", actual: "\(inputs.count)")
         }
@@ -126,8 +136,17 @@ public final class Sequential: Model, @unchecked Sendable {
             }
         }
         var x = inputs[0]
-        for layer in stack { x = try layer(x, training: training) }
-        return [x]
+        var mask: Tensor? = nil
+        for layer in stack {
+            let (outputs, masks) = try layer.callPropagatingMasks([x], masks: [mask], training: training)
+            guard outputs.count == 1 else {
+                throw PeregrineError.invalidArgument(
+                    operation: layer.name, expected: "one output in a Sequential model", actual: "\(outputs.count)")
+            }
+            x = outputs[0]
+            mask = masks[0]
+        }
+        return ([x], [mask])
     }
 }
 
