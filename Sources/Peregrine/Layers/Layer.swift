@@ -197,7 +197,10 @@ extension Peregrine {
     /// ```swift
     /// Peregrine.clearSession()
     /// ```
-    public static func clearSession() { Layer.globalNameCounters.reset() }
+    public static func clearSession() {
+        Layer.globalNameCounters.reset()
+        TensorBufferPool.shared.trim()   // the freed tensor buffers kept for reuse
+    }
 
     /// Runs `body` with automatic names counted from zero and apart from the rest of the
     /// process: models built inside are named as in a fresh Keras process, whatever other

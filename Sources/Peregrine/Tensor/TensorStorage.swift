@@ -1,5 +1,12 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The buffer behind a tensor: `count` elements, 64-byte aligned (one cache line, one AVX-512
-/// register), allocated once and freed when the last tensor sharing it goes away.
+/// register), taken from ``TensorBufferPool`` and handed back to it when the last tensor sharing
+/// it goes away.
 ///
 /// `@unchecked Sendable` because the class itself does no synchronisation: it is safe because
 /// `Tensor` and `IntTensor` only write to a storage they hold uniquely (`isKnownUniquelyReferenced`,
@@ -16,7 +23,7 @@ final class TensorStorage<Element>: @unchecked Sendable {
     init(count: Int) {
         self.count = count
         let bytes = Swift.max(count, 1) * MemoryLayout<Element>.stride
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        pointer = TensorBufferPool.shared.take(byteCount: bytes)
             .bindMemory(to: Element.self, capacity: Swift.max(count, 1))
     }
 
@@ -32,6 +39,146 @@ final class TensorStorage<Element>: @unchecked Sendable {
     }
 
     deinit {
+        TensorBufferPool.shared.give(
+            UnsafeMutableRawPointer(pointer), byteCount: Swift.max(count, 1) * MemoryLayout<Element>.stride)
+    }
+}
+
+/// Freed tensor buffers kept for reuse, so a warm training step — which allocates the same
+/// activation and gradient shapes every time — takes its buffers from here instead of from
+/// `malloc` (and, for the large ones, instead of fresh `mmap`ed pages that fault in on first touch).
+///
+/// Buffers are bucketed by size class: multiples of 64 bytes up to 4 KiB, then eight classes
+/// per power of two (a buffer is at most 12.5 % larger than asked; the tail is never touched, so
+/// it costs address space, not resident memory). A request takes any free buffer of its class.
+/// The pool is bounded: it holds at most ``capacity`` bytes of free buffers (a buffer that would
+/// exceed it is freed at once), buffers over 64 MiB are never kept (a data set, not a step's
+/// activation), and ``trim()`` — called by `Peregrine.clearSession()` — frees everything held.
+/// Thread-safe (one lock; a take or give is a dictionary lookup under it).
+/// `PEREGRINE_TENSOR_POOL=0` in the environment turns it off (every buffer straight from and
+/// back to the allocator, e.g. for AddressSanitizer to see use-after-free).
+///
+/// ```swift
+/// TensorBufferPool.shared.heldBytes   // free bytes kept for reuse right now
+/// TensorBufferPool.shared.trim()      // give them back to the system
+/// ```
+final class TensorBufferPool: Sendable {
+    /// The process's pool, used by every tensor.
+    static let shared = TensorBufferPool(
+        capacity: 512 << 20, enabled: (getenv("PEREGRINE_TENSOR_POOL").map { String(cString: $0) } ?? "1") != "0")
+
+    /// The largest buffer kept (64 MiB).
+    static let largestPooled = 64 << 20
+
+    private struct State: ~Copyable {
+        /// Addresses of free buffers by size class (as integers: the lock's state must be Sendable).
+        var free: [Int: [UInt]] = [:]
+        var heldBytes = 0
+        var capacity: Int
+    }
+
+    private let state: Mutex<State>
+    private let enabled: Bool
+
+    /// A pool holding at most `capacity` free bytes; `enabled: false` passes everything through.
+    ///
+    /// ```swift
+    /// let pool = TensorBufferPool(capacity: 1 << 20)
+    /// ```
+    init(capacity: Int, enabled: Bool = true) {
+        state = Mutex(State(capacity: capacity))
+        self.enabled = enabled
+    }
+
+    deinit {
+        trim()
+    }
+
+    /// The bytes actually allocated for a request of `byteCount` bytes.
+    ///
+    /// ```swift
+    /// TensorBufferPool.sizeClass(100)     // 128
+    /// TensorBufferPool.sizeClass(5000)    // 5120 (eight classes between 4096 and 8192)
+    /// ```
+    static func sizeClass(_ byteCount: Int) -> Int {
+        let bytes = Swift.max(byteCount, 1)
+        if bytes <= 4096 { return (bytes + 63) & ~63 }
+        let octave = Int.bitWidth - 1 - (bytes - 1).leadingZeroBitCount   // 2^octave < bytes ≤ 2^(octave+1)
+        let step = 1 << (octave - 3)
+        return (bytes + step - 1) / step * step
+    }
+
+    /// A 64-byte-aligned buffer of at least `byteCount` bytes, uninitialised.
+    ///
+    /// ```swift
+    /// let p = TensorBufferPool.shared.take(byteCount: 4096)
+    /// ```
+    func take(byteCount: Int) -> UnsafeMutableRawPointer {
+        let size = Self.sizeClass(byteCount)
+        if enabled, size <= Self.largestPooled {
+            let reused: UInt? = state.withLock { s in
+                guard let address = s.free[size]?.popLast() else { return nil }
+                s.heldBytes -= size
+                return address
+            }
+            if let reused, let pointer = UnsafeMutableRawPointer(bitPattern: reused) { return pointer }
+        }
+        return UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+    }
+
+    /// Hands back a buffer from ``take(byteCount:)`` (with the same `byteCount`): kept for reuse
+    /// while the pool is under its capacity, freed otherwise.
+    ///
+    /// ```swift
+    /// TensorBufferPool.shared.give(p, byteCount: 4096)
+    /// ```
+    func give(_ pointer: UnsafeMutableRawPointer, byteCount: Int) {
+        let size = Self.sizeClass(byteCount)
+        if enabled, size <= Self.largestPooled {
+            let address = UInt(bitPattern: pointer)
+            let kept = state.withLock { s -> Bool in
+                guard s.heldBytes + size <= s.capacity else { return false }
+                s.free[size, default: []].append(address)
+                s.heldBytes += size
+                return true
+            }
+            if kept { return }
+        }
         pointer.deallocate()
+    }
+
+    /// Frees every buffer held.
+    ///
+    /// ```swift
+    /// TensorBufferPool.shared.trim()
+    /// ```
+    func trim() {
+        let buffers = state.withLock { s -> [UInt] in
+            let all = s.free.values.flatMap { $0 }
+            s.free = [:]
+            s.heldBytes = 0
+            return all
+        }
+        for address in buffers { UnsafeMutableRawPointer(bitPattern: address)?.deallocate() }
+    }
+
+    /// Free bytes held for reuse right now.
+    ///
+    /// ```swift
+    /// TensorBufferPool.shared.heldBytes   // 0 after trim()
+    /// ```
+    var heldBytes: Int { state.withLock { $0.heldBytes } }
+
+    /// The most free bytes held at once; lowering it trims the pool to fit.
+    ///
+    /// ```swift
+    /// TensorBufferPool.shared.capacity = 64 << 20
+    /// ```
+    var capacity: Int {
+        get { state.withLock { $0.capacity } }
+        set {
+            state.withLock { $0.capacity = Swift.max(newValue, 0) }
+            if heldBytes > newValue { trim() }
+        }
     }
 }
