@@ -8,6 +8,10 @@ import CKernels
 /// The mask comes from the global ``RandomGenerator`` stream, or with `seed` from the layer's
 /// own stream, which advances on every training call (Keras's per-layer seed generator).
 ///
+/// `noiseShape` (Keras's `noise_shape`) is the mask's shape, batch axis included, with `nil`
+/// entries taking the input's size: `[nil, 1, nil]` on `[batch, time, features]` drops the same
+/// features at every time step. Each entry must be 1 or the input's size (it broadcasts).
+///
 /// ```swift
 /// let dropout = Dropout(rate: 0.5, seed: 7)
 /// let y = try dropout(try Tensor.ones([2, 4]), training: true)   // 2.0 or 0.0 each
@@ -17,6 +21,8 @@ public final class Dropout: Layer, @unchecked Sendable {
     public let rate: Float
     /// The layer's own stream, when given.
     public let seed: UInt64?
+    /// The mask's shape with the batch axis, nil entries meaning the input's size; nil: the input's.
+    public let noiseShape: [Int?]?
     /// Counters of the layer's own stream used so far.
     private var seedOffset: UInt64 = 0
 
@@ -24,9 +30,11 @@ public final class Dropout: Layer, @unchecked Sendable {
     ///
     /// ```swift
     /// let layer = Dropout(rate: 0.25)
+    /// let perFeature = Dropout(rate: 0.5, noiseShape: [nil, 1, nil])
     /// ```
-    public init(rate: Float, seed: UInt64? = nil, name: String? = nil) {
+    public init(rate: Float, noiseShape: [Int?]? = nil, seed: UInt64? = nil, name: String? = nil) {
         self.rate = rate
+        self.noiseShape = noiseShape
         self.seed = seed
         super.init(name: name)
     }
@@ -43,7 +51,8 @@ public final class Dropout: Layer, @unchecked Sendable {
     override public func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
         let x = inputs[0]
         guard training, rate > 0 else { return [x] }
-        let n = x.scalarCount
+        let shape = try maskShape(for: x.shape)
+        let n = shape.reduce(1, *)
         let stream: (seed: UInt64, offset: UInt64)
         if let seed {
             stream = (seed, seedOffset)
@@ -51,9 +60,35 @@ public final class Dropout: Layer, @unchecked Sendable {
         } else {
             stream = RandomGenerator.reserve(n)
         }
+        if shape != x.shape {
+            // A broadcast mask: draw it over the noise shape (ones → 0 or 1/(1 − rate)), then x·mask.
+            let ones = try Tensor.ones(shape)
+            let scaled = Tensor(uninitializedShape: shape), drawn = Tensor(uninitializedShape: shape)
+            ck_dropout_forward(Int64(n), stream.seed, stream.offset, rate, ones.pointer, scaled.pointer, drawn.pointer)
+            return [try x * scaled]
+        }
         let y = Tensor(uninitializedShape: x.shape)
         let mask = Tensor(uninitializedShape: x.shape)
         ck_dropout_forward(Int64(n), stream.seed, stream.offset, rate, x.pointer, y.pointer, mask.pointer)
         return [y.recorded(name, inputs: [x]) { g in [try g * mask] }]
+    }
+
+    /// The mask shape for an input of `shape`: `noiseShape` with nil entries filled in.
+    private func maskShape(for shape: [Int]) throws -> [Int] {
+        guard let noiseShape else { return shape }
+        guard noiseShape.count == shape.count else {
+            throw PeregrineError.invalidArgument(
+                operation: name, expected: "a noise_shape of rank \(shape.count) (batch axis included) for input \(shape)",
+                actual: "\(noiseShape.map { $0.map(String.init) ?? "None" })")
+        }
+        return try zip(noiseShape, shape).map { entry, size in
+            let value = entry ?? size
+            guard value == size || value == 1 else {
+                throw PeregrineError.invalidArgument(
+                    operation: name, expected: "noise_shape entries of 1 or the input's size (input \(shape))",
+                    actual: "\(value)")
+            }
+            return value
+        }
     }
 }

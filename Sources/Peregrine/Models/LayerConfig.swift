@@ -69,6 +69,7 @@ extension Layer {
         case let layer as Dropout:
             put("rate", JSONValue(layer.rate))
             put("seed", layer.seed.map { .number(String($0)) } ?? .null)
+            put("noise_shape", layer.noiseShape.map { .array($0.map { $0.map { JSONValue($0) } ?? .null }) } ?? .null)
         case let layer as Embedding:
             put("input_dim", JSONValue(layer.inputDim))
             put("output_dim", JSONValue(layer.outputDim))
@@ -90,6 +91,10 @@ extension Layer {
             put("return_sequences", JSONValue(layer.returnSequences))
             put("return_state", JSONValue(layer.returnState))
             put("go_backwards", JSONValue(layer.goBackwards))
+            put("dropout", JSONValue(layer.dropout))
+            put("recurrent_dropout", JSONValue(layer.recurrentDropout))
+            put("stateful", JSONValue(layer.stateful))
+            put("seed", layer.seed.map { .number(String($0)) } ?? .null)
         case let layer as LSTM:
             put("units", JSONValue(layer.units))
             put("activation", layer.activation.kerasConfigValue)
@@ -99,6 +104,10 @@ extension Layer {
             put("return_sequences", JSONValue(layer.returnSequences))
             put("return_state", JSONValue(layer.returnState))
             put("go_backwards", JSONValue(layer.goBackwards))
+            put("dropout", JSONValue(layer.dropout))
+            put("recurrent_dropout", JSONValue(layer.recurrentDropout))
+            put("stateful", JSONValue(layer.stateful))
+            put("seed", layer.seed.map { .number(String($0)) } ?? .null)
         case let layer as GRU:
             put("units", JSONValue(layer.units))
             put("activation", layer.activation.kerasConfigValue)
@@ -108,6 +117,10 @@ extension Layer {
             put("return_state", JSONValue(layer.returnState))
             put("go_backwards", JSONValue(layer.goBackwards))
             put("reset_after", JSONValue(layer.resetAfter))
+            put("dropout", JSONValue(layer.dropout))
+            put("recurrent_dropout", JSONValue(layer.recurrentDropout))
+            put("stateful", JSONValue(layer.stateful))
+            put("seed", layer.seed.map { .number(String($0)) } ?? .null)
         default:
             throw PeregrineError.invalidArgument(
                 operation: "kerasConfig of \(name)",
@@ -192,7 +205,7 @@ extension Layer {
         case "Dropout":
             let rate = try c.float("rate", default: 0)
             guard rate >= 0, rate < 1 else { throw c.error("rate", "a rate in [0, 1)", c.config["rate"]) }
-            layer = Dropout(rate: rate, seed: try c.seed(), name: name)
+            layer = Dropout(rate: rate, noiseShape: try c.noiseShape(), seed: try c.seed(), name: name)
         case "Embedding":
             layer = Embedding(
                 inputDim: try c.positiveInt("input_dim"), outputDim: try c.positiveInt("output_dim"),
@@ -215,7 +228,9 @@ extension Layer {
                 useBias: try c.bool("use_bias", default: true),
                 returnSequences: try c.bool("return_sequences", default: false),
                 returnState: try c.bool("return_state", default: false),
-                goBackwards: try c.bool("go_backwards", default: false), name: name)
+                goBackwards: try c.bool("go_backwards", default: false), dropout: try c.float("dropout", default: 0),
+                recurrentDropout: try c.float("recurrent_dropout", default: 0),
+                stateful: try c.bool("stateful", default: false), seed: try c.seed(), name: name)
         case "LSTM":
             layer = LSTM(
                 units: try c.positiveInt("units"), activation: try c.activation("activation", default: .tanh),
@@ -224,7 +239,9 @@ extension Layer {
                 unitForgetBias: try c.bool("unit_forget_bias", default: true),
                 returnSequences: try c.bool("return_sequences", default: false),
                 returnState: try c.bool("return_state", default: false),
-                goBackwards: try c.bool("go_backwards", default: false), name: name)
+                goBackwards: try c.bool("go_backwards", default: false), dropout: try c.float("dropout", default: 0),
+                recurrentDropout: try c.float("recurrent_dropout", default: 0),
+                stateful: try c.bool("stateful", default: false), seed: try c.seed(), name: name)
         case "GRU":
             layer = GRU(
                 units: try c.positiveInt("units"), activation: try c.activation("activation", default: .tanh),
@@ -233,7 +250,9 @@ extension Layer {
                 returnSequences: try c.bool("return_sequences", default: false),
                 returnState: try c.bool("return_state", default: false),
                 goBackwards: try c.bool("go_backwards", default: false),
-                resetAfter: try c.bool("reset_after", default: true), name: name)
+                resetAfter: try c.bool("reset_after", default: true), dropout: try c.float("dropout", default: 0),
+                recurrentDropout: try c.float("recurrent_dropout", default: 0),
+                stateful: try c.bool("stateful", default: false), seed: try c.seed(), name: name)
         default:
             throw PeregrineError.invalidArgument(
                 operation: "Layer.fromKerasConfig",
@@ -330,6 +349,17 @@ struct KerasConfigReader {
     func dimension(_ value: JSONValue, key: String) throws -> Int {
         guard let int = value.int, int > 0 else { throw error(key, "positive integer dimensions", value) }
         return int
+    }
+
+    /// Keras's `noise_shape`: null, or a list of positive integers and nulls.
+    func noiseShape() throws -> [Int?]? {
+        guard let value = value("noise_shape") else { return nil }
+        guard let items = value.array else { throw error("noise_shape", "a list of integers and nulls", value) }
+        return try items.map { item -> Int? in
+            if item.isNull { return nil }
+            guard let int = item.int, int > 0 else { throw error("noise_shape", "positive integers or nulls", value) }
+            return int
+        }
     }
 
     func requiredIntList(_ key: String) throws -> [Int] {
