@@ -144,3 +144,32 @@ struct RecurrentStateAndDropoutTests {
         }
     }
 }
+
+/// The output mask weights the loss as Keras's: masked time steps drop out of the mean.
+struct MaskedLossTests {
+    static func model(maskZero: Bool) throws -> Sequential {
+        let model = try Sequential {
+            Input(shape: [5])
+            Embedding(inputDim: 6, outputDim: 3, maskZero: maskZero)
+            LSTM(units: 4, returnSequences: true)
+            Dense(units: 2)
+        }
+        for (i, w) in model.weights.enumerated() {
+            try w.assign(try Tensor(shape: w.shape, scalars: RecurrentMaskingTests.sines(w.shape.reduce(1, *), Double(3 + i))))
+        }
+        try model.compile(optimizer: SGD(), loss: SparseCategoricalCrossentropy(fromLogits: true))
+        return model
+    }
+
+    /// Keras 3.15.1: evaluate of Embedding(mask_zero) → LSTM(return_sequences) → Dense(2) with
+    /// SparseCategoricalCrossentropy(from_logits=True) gives 0.7254278659820557 (0.7022225 unmasked).
+    @Test func evaluateMatchesKeras() throws {
+        let x = try Tensor(shape: [3, 5], scalars: [1, 2, 3, 0, 0, 4, 5, 0, 0, 0, 2, 0, 0, 0, 0])
+        let y = try Tensor(shape: [3, 5], scalars: [0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 0, 0])
+        for (maskZero, want) in [(true, Float(0.7254278659820557)), (false, Float(0.7022225260734558))] {
+            let model = try Self.model(maskZero: maskZero)
+            let loss = try #require(try model.evaluate(x, y, verbose: .silent)["loss"])
+            #expect(abs(loss - want) < 2e-6, "maskZero=\(maskZero): \(loss)")
+        }
+    }
+}

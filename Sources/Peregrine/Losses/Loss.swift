@@ -34,15 +34,21 @@ public protocol Loss: Sendable {
 
 extension Loss {
     /// The loss of `yPred` against `yTrue`, weighted by `sampleWeight` (one per sample, or
-    /// any shape that broadcasts to the per-sample values) and reduced.
+    /// any shape that broadcasts to the per-sample values) and reduced. `mask` is the
+    /// prediction's Keras mask (1 = counts; e.g. a recurrent output's time steps after
+    /// `Embedding(maskZero: true)`), combined with the loss's own as Keras's `Loss.__call__`.
     ///
     /// ```swift
     /// let l = try MeanSquaredError()(yTrue, yPred, sampleWeight: [1, 0, 0.5])
     /// ```
-    public func callAsFunction(_ yTrue: Tensor, _ yPred: Tensor, sampleWeight: Tensor? = nil)
+    public func callAsFunction(_ yTrue: Tensor, _ yPred: Tensor, sampleWeight: Tensor? = nil, mask predictionMask: Tensor? = nil)
         throws -> Tensor
     {
-        let (values, mask) = try values(yTrue, yPred)
+        var (values, mask) = try values(yTrue, yPred)
+        if let predictionMask {
+            let m = try matchingRank(predictionMask, values.shape)
+            mask = try mask.map { try $0 * m } ?? m.broadcasted(to: values.shape)
+        }
         var weights = try sampleWeight.map { try matchingRank($0, values.shape) }
         if let mask {
             // Keras's apply_mask: the mean is taken over the valid entries only.

@@ -108,8 +108,8 @@ extension Model {
                 let yb = try trainY.map { try batch($0, range, order) }
                 let tape = GradientTape()
                 let (total, perOutput, predictions) = try tape.recording {
-                    let predictions = try self(xb, training: true)
-                    let (total, perOutput) = try weightedLoss(training, yb, predictions)
+                    let (predictions, masks) = try callWithMasks(xb, training: true)
+                    let (total, perOutput) = try weightedLoss(training, yb, predictions, masks)
                     return (total, perOutput, predictions)
                 }
                 let gradients = try tape.gradient(total, variables)
@@ -157,8 +157,8 @@ extension Model {
             let range = step * batchSize..<Swift.min(count, (step + 1) * batchSize)
             let xb = try x.map { try $0[range] }
             let yb = try y.map { try $0[range] }
-            let predictions = try self(xb, training: false)
-            let (total, perOutput) = try weightedLoss(training, yb, predictions)
+            let (predictions, masks) = try callWithMasks(xb, training: false)
+            let (total, perOutput) = try weightedLoss(training, yb, predictions, masks)
             logs = try updateTrackers(trackers, training, yb, predictions, total, perOutput, batch: range.count)
             bar?.update(step + 1, values: logs)
         }
@@ -213,8 +213,12 @@ extension Model {
         return count
     }
 
-    private func weightedLoss(_ training: TrainingConfiguration, _ y: [Tensor], _ predictions: [Tensor]) throws -> (Tensor, [Tensor]) {
-        let perOutput = try zip(training.losses, zip(y, predictions)).map { loss, pair in try loss(pair.0, pair.1) }
+    /// The compiled losses of each output (weighted by the output's Keras mask, if any) and
+    /// their weighted total.
+    private func weightedLoss(_ training: TrainingConfiguration, _ y: [Tensor], _ predictions: [Tensor], _ masks: [Tensor?]) throws -> (Tensor, [Tensor]) {
+        let perOutput = try training.losses.indices.map { i in
+            try training.losses[i](y[i], predictions[i], mask: i < masks.count ? masks[i] : nil)
+        }
         var total = perOutput[0] * training.lossWeights[0]
         for i in perOutput.indices.dropFirst() { total = try total + perOutput[i] * training.lossWeights[i] }
         return (total, perOutput)
