@@ -775,6 +775,13 @@ void ck_sparsemax_backward_reference(int64_t rows, int64_t n, const float *x, co
                                      float *dx);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Keras masks (mask.c)                                                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Writes the positions i < n with mask[i] != 0 to indices (room for n) and returns their count. */
+int64_t ck_mask_kept_indices(int64_t n, const float *mask, int32_t *indices);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Per-thread scratch buffers (scratch.c)                                                      */
 /* ------------------------------------------------------------------------------------------ */
 

@@ -157,19 +157,26 @@ struct MaskedLossTests {
         for (i, w) in model.weights.enumerated() {
             try w.assign(try Tensor(shape: w.shape, scalars: RecurrentMaskingTests.sines(w.shape.reduce(1, *), Double(3 + i))))
         }
-        try model.compile(optimizer: SGD(), loss: SparseCategoricalCrossentropy(fromLogits: true))
+        try model.compile(optimizer: SGD(), loss: SparseCategoricalCrossentropy(fromLogits: true), metrics: ["accuracy"])
         return model
     }
 
     /// Keras 3.15.1: evaluate of Embedding(mask_zero) → LSTM(return_sequences) → Dense(2) with
-    /// SparseCategoricalCrossentropy(from_logits=True) gives 0.7254278659820557 (0.7022225 unmasked).
+    /// SparseCategoricalCrossentropy(from_logits=True) gives loss 0.7254278659820557 and accuracy
+    /// 0.33333331 (2 of the 6 unmasked steps); unmasked 0.7022225 and 0.46666670 (7 of 15).
     @Test func evaluateMatchesKeras() throws {
         let x = try Tensor(shape: [3, 5], scalars: [1, 2, 3, 0, 0, 4, 5, 0, 0, 0, 2, 0, 0, 0, 0])
         let y = try Tensor(shape: [3, 5], scalars: [0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 0, 0])
-        for (maskZero, want) in [(true, Float(0.7254278659820557)), (false, Float(0.7022225260734558))] {
+        for (maskZero, want, accuracy) in [(true, Float(0.7254278659820557), Float(2) / 6), (false, Float(0.7022225260734558), Float(7) / 15)] {
             let model = try Self.model(maskZero: maskZero)
-            let loss = try #require(try model.evaluate(x, y, verbose: .silent)["loss"])
+            let logs = try model.evaluate(x, y, verbose: .silent)
+            let loss = try #require(logs["loss"])
             #expect(abs(loss - want) < 2e-6, "maskZero=\(maskZero): \(loss)")
+            #expect(logs["accuracy"] == accuracy, "maskZero=\(maskZero): \(logs)")
         }
+        // fit runs with the masked loss and metric too.
+        let model = try Self.model(maskZero: true)
+        let history = try model.fit(x, y, batchSize: 3, epochs: 2, verbose: .silent)
+        #expect(history.history["accuracy"]?.count == 2)
     }
 }

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Keras's masks between layers: `Embedding(maskZero: true)` marks padding steps, layers that
 /// support masking pass the mask on, recurrent layers consume it, and a model's output mask
 /// weights its loss.
@@ -93,5 +95,33 @@ extension Layer {
         }
         outputMasks += Array(repeating: nil, count: max(0, outputs.count - outputMasks.count))
         return (outputs, Array(outputMasks.prefix(outputs.count)))
+    }
+}
+
+extension Metric {
+    /// Adds a batch whose prediction carries a Keras mask: only the kept entries are scored
+    /// (Keras's metrics weight the per-entry values by the mask). The mask covers the
+    /// prediction's leading axes (e.g. `[batch, time]` for `[batch, time, classes]`).
+    ///
+    /// ```swift
+    /// try accuracy.update(labels, logits, mask: mask)
+    /// ```
+    public func update(_ yTrue: Tensor, _ yPred: Tensor, mask: Tensor?) throws {
+        guard let mask else { return try update(yTrue, yPred) }
+        let rows = mask.scalarCount
+        guard rows > 0, yPred.scalarCount % rows == 0, yTrue.scalarCount % rows == 0,
+              Array(yPred.shape.prefix(mask.rank)) == mask.shape
+        else {
+            throw PeregrineError.shapeMismatch(operation: "\(name) mask", expected: Array(yPred.shape.prefix(mask.rank)), actual: mask.shape)
+        }
+        var kept = try IntTensor(shape: [rows], scalars: Array(repeating: 0, count: rows))
+        let count = kept.withUnsafeMutableBufferPointer { Int(ck_mask_kept_indices(Int64(rows), mask.pointer, $0.baseAddress!)) }
+        guard count > 0 else { return }
+        let indices = try kept[0..<count]
+        func compact(_ t: Tensor) throws -> Tensor {
+            let rest = Array(t.shape.dropFirst(mask.rank))
+            return try t.reshaped(to: [rows] + rest).gatherRows(indices)
+        }
+        try update(try compact(yTrue), try compact(yPred))
     }
 }

@@ -107,14 +107,14 @@ extension Model {
                 let xb = try trainX.map { try batch($0, range, order) }
                 let yb = try trainY.map { try batch($0, range, order) }
                 let tape = GradientTape()
-                let (total, perOutput, predictions) = try tape.recording {
+                let (total, perOutput, predictions, masks) = try tape.recording {
                     let (predictions, masks) = try callWithMasks(xb, training: true)
                     let (total, perOutput) = try weightedLoss(training, yb, predictions, masks)
-                    return (total, perOutput, predictions)
+                    return (total, perOutput, predictions, masks)
                 }
                 let gradients = try tape.gradient(total, variables)
                 try training.optimizer.apply(gradients, to: variables)
-                logs = try updateTrackers(trackers, training, yb, predictions, total, perOutput, batch: range.count)
+                logs = try updateTrackers(trackers, training, yb, predictions, masks, total, perOutput, batch: range.count)
                 bar?.update(step + 1, values: logs)
                 for callback in callbacks { try callback.onBatchEnd(step, logs: logs) }
                 if stopTraining { break }
@@ -159,7 +159,7 @@ extension Model {
             let yb = try y.map { try $0[range] }
             let (predictions, masks) = try callWithMasks(xb, training: false)
             let (total, perOutput) = try weightedLoss(training, yb, predictions, masks)
-            logs = try updateTrackers(trackers, training, yb, predictions, total, perOutput, batch: range.count)
+            logs = try updateTrackers(trackers, training, yb, predictions, masks, total, perOutput, batch: range.count)
             bar?.update(step + 1, values: logs)
         }
         return logs
@@ -232,7 +232,7 @@ extension Model {
     /// Adds a batch to the running means and returns the logs so far.
     private func updateTrackers(
         _ trackers: [MeanMetric], _ training: TrainingConfiguration, _ y: [Tensor], _ predictions: [Tensor],
-        _ total: Tensor, _ perOutput: [Tensor], batch: Int
+        _ masks: [Tensor?], _ total: Tensor, _ perOutput: [Tensor], batch: Int
     ) throws -> [String: Float] {
         trackers[0].add(total.scalar ?? .nan, weight: batch)
         var logs = ["loss": trackers[0].result]
@@ -244,7 +244,7 @@ extension Model {
                 logs[prefix + "loss"] = trackers[index + 1].result
             }
             for metric in training.metrics[index] {
-                try metric.update(y[index], predictions[index])
+                try metric.update(y[index], predictions[index], mask: index < masks.count ? masks[index] : nil)
                 logs[prefix + metric.name] = metric.result
             }
         }
