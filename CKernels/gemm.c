@@ -30,9 +30,10 @@
  * Threads. C is cut into a tm×tn grid of blocks, one per thread, each computed independently
  * (its own packing, no barriers). The grid minimises the padded tile work of the busiest thread,
  * so a short M (M = 128 in a Dense layer) is split along N and both cores stay busy; ties go to
- * the split that streams less of A and B. Products under ~10^6 flops stay on the calling thread.
+ * the split that streams less of A and B. Products under 2·10^6 flops stay on the calling
+ * thread.
  *
- * Small matrices. A product under ~10^6 flops runs on the calling thread without asking for
+ * Small matrices. A product under 2·10^6 flops runs on the calling thread without asking for
  * the thread count; one that also fits a single block (k ≤ kc, n ≤ nc) skips the blocked loops
  * entirely (gemm_small): no block sizes, no buffers, A and B read in place, Bᵀ packed once. At
  * 8³-64³ the fixed cost per call and per tile is what decides the speed.
@@ -50,9 +51,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Below this many flops (2·m·n·k) one thread does the whole product: a parallel region costs a
- * few microseconds, as much as ~10^6 flops. */
-#define PARALLEL_MIN_FLOPS (1.0e6)
+/* Below this many flops (2·m·n·k, ~12 µs on one core) one thread does the whole product: a
+ * parallel region's start and barrier cost a few microseconds on idle cores and far more when
+ * the cores are shared (a sleeping worker waits for a time slice), so splitting such a product
+ * saves little and risks much. */
+#define PARALLEL_MIN_FLOPS (2.0e6)
 
 /* Untransposed B is read in place, not packed, when its block spans at most this many floats
  * (1 MiB, half the L2) or when at most this many rows of C reuse it. */

@@ -68,7 +68,8 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
             if (r < rows && r + (q) * rows < MR) {                                                \
                 const __m512 av = _mm512_set1_ps(AVAL(r, j));                                     \
                 acc[r + (q) * rows][0] = _mm512_fmadd_ps(av, b0, acc[r + (q) * rows][0]);         \
-                if (nv > 1) acc[r + (q) * rows][1] = _mm512_fmadd_ps(av, b1, acc[r + (q) * rows][1]); \
+                if (nv > 1)                                                                       \
+                    acc[r + (q) * rows][1] = _mm512_fmadd_ps(av, b1, acc[r + (q) * rows][1]);     \
             }                                                                                     \
         }                                                                                         \
     } while (0)
@@ -112,7 +113,8 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
 #define AVAL_K(r, j) a[(j) * cs + (r)]
         for (; p + P <= kc; p += P) {
             if (prefetch_a)
-                for (int j = 0; j < P; j++) _mm_prefetch((const char *)(a + (8 + j) * cs), _MM_HINT_T0);
+                for (int j = 0; j < P; j++)
+                    _mm_prefetch((const char *)(a + (8 + j) * cs), _MM_HINT_T0);
             GROUP(AVAL_K);
             a += P * cs;
             b += P * bs;
@@ -146,18 +148,33 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
         for (int v = 0; v < nv; v++)
             bias[v] = _mm512_maskz_loadu_ps(v == nv - 1 ? last_mask : 0xFFFF, t->bias + 16 * v);
     }
-    /* Fully unrolled (constant indices), so acc[][] stays in registers rather than on the stack. */
+    /* Fully unrolled (constant indices), so acc[][] stays in registers rather than on the stack.
+     * Rows past `rows` are never stored (m ≤ rows), so small bodies carry no checks for them; the
+     * plain store (alpha 1, beta 0, no bias, no activation) tests nothing per row. */
+    float *const c0 = t->c;
+    const ptrdiff_t ldc = t->ldc;
+    const int m = t->m;
+    if (!scale && !read_c && !t->bias && !relu) {
 #pragma clang loop unroll(full)
-    for (int r = 0; r < MR; r++) {
-        if (r >= t->m) continue;
-        float *c = t->c + r * t->ldc;
-        for (int v = 0; v < nv; v++) {
-            __mmask16 mask = v == nv - 1 ? last_mask : (__mmask16)0xFFFF;
-            __m512 x = scale ? _mm512_mul_ps(acc[r][v], alpha) : acc[r][v];
-            if (read_c) x = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mask, c + 16 * v), x);
-            if (t->bias) x = _mm512_add_ps(x, bias[v]);
-            if (relu) x = _mm512_max_ps(x, _mm512_setzero_ps());
-            _mm512_mask_storeu_ps(c + 16 * v, mask, x);
+        for (int r = 0; r < MR; r++) {
+            if (r >= rows || r >= m) continue;
+            for (int v = 0; v < nv; v++)
+                _mm512_mask_storeu_ps(c0 + r * ldc + 16 * v,
+                                      v == nv - 1 ? last_mask : (__mmask16)0xFFFF, acc[r][v]);
+        }
+    } else {
+#pragma clang loop unroll(full)
+        for (int r = 0; r < MR; r++) {
+            if (r >= rows || r >= m) continue;
+            float *c = c0 + r * ldc;
+            for (int v = 0; v < nv; v++) {
+                __mmask16 mask = v == nv - 1 ? last_mask : (__mmask16)0xFFFF;
+                __m512 x = scale ? _mm512_mul_ps(acc[r][v], alpha) : acc[r][v];
+                if (read_c) x = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mask, c + 16 * v), x);
+                if (t->bias) x = _mm512_add_ps(x, bias[v]);
+                if (relu) x = _mm512_max_ps(x, _mm512_setzero_ps());
+                _mm512_mask_storeu_ps(c + 16 * v, mask, x);
+            }
         }
     }
     /* Sigmoid and tanh: a vector pass over the stored tile (bias is already in; the tile is in

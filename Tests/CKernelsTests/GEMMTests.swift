@@ -134,12 +134,12 @@ struct GEMMTests {
         (1, 300, 300), (300, 1, 33), (128, 10, 512), (13, 70, 800), (40, 600, 33), (100, 33, 1),
     ] + smallPathShapes
 
-    /// Both sides of the small-matrix path's limits (one thread below 10^6 flops; one block:
+    /// Both sides of the small-matrix path's limits (one thread below 2·10^6 flops; one block:
     /// k ≤ KC = 384 and n ≤ NC = 512 on AVX-512), and the tiny products it exists for, with
     /// every edge-row count of A read in place (m mod 12 = 1…11).
     static let smallPathShapes: [(Int, Int, Int)] = [
         (8, 8, 8), (16, 16, 16), (33, 17, 5), (2, 40, 7), (23, 16, 3), (11, 33, 9),
-        (64, 64, 122), (64, 64, 123),  // 999,424 flops: small path; 1,007,616: threaded
+        (100, 100, 99), (100, 100, 100),  // 1,980,000 flops: small path; 2,000,000: threaded
         (7, 32, 384), (7, 32, 385),  // k = KC: one block; KC + 1: two
         (1, 512, 100), (1, 513, 100),  // n = NC: one block; NC + 1: two
     ]
@@ -180,7 +180,7 @@ struct GEMMTests {
 
     /// alpha == 0 never reads A or B (NaN there must not leak), k == 0 only scales C.
     @Test func alphaZeroAndEmptyKOnlyScaleC() {
-        for (m, n, k) in [(3, 17, 33), (33, 40, 5), (17, 3, 0), (16, 16, 16), (64, 64, 123)] {
+        for (m, n, k) in [(3, 17, 33), (33, 40, 5), (17, 3, 0), (16, 16, 16), (100, 100, 100)] {
             for beta: Float in [0, 2] {
                 for (bias, act) in [(false, CK_ACT_IDENTITY), (true, CK_ACT_RELU), (true, CK_ACT_TANH)] {
                     var problem = Problem(transA: 0, transB: 1, m: m, n: n, k: k,
