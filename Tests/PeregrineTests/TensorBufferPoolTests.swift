@@ -20,6 +20,20 @@ struct TensorBufferPoolTests {
         }
     }
 
+    @Test func everyClassHasItsOwnList() {
+        var lastSize = 0, lastIndex = -1
+        var bytes = 1
+        while bytes <= TensorBufferPool.largestPooled {
+            let size = TensorBufferPool.sizeClass(bytes), index = TensorBufferPool.classIndex(size)
+            if size != lastSize {
+                #expect(index == lastIndex + 1, "\(size) -> \(index) after \(lastSize) -> \(lastIndex)")
+                (lastSize, lastIndex) = (size, index)
+            }
+            bytes = size + 1
+        }
+        #expect(lastIndex == TensorBufferPool.classCount - 1)
+    }
+
     @Test func freedBufferIsReusedForTheSameClass() {
         let pool = TensorBufferPool(capacity: 1 << 20)
         let a = pool.take(byteCount: 1000)
@@ -31,6 +45,13 @@ struct TensorBufferPoolTests {
         #expect(pool.heldBytes == 0)
         let c = pool.take(byteCount: 2000)   // another class: fresh
         #expect(c != b)
+        // the list is last in, first out, through the buffers themselves
+        let d = pool.take(byteCount: 2000)
+        pool.give(c, byteCount: 2000)
+        pool.give(d, byteCount: 2000)
+        #expect(pool.take(byteCount: 2000) == d)
+        #expect(pool.take(byteCount: 2000) == c)
+        pool.give(d, byteCount: 2000)
         pool.give(b, byteCount: 1010)
         pool.give(c, byteCount: 2000)
         pool.trim()

@@ -54,7 +54,7 @@ final class TensorStorage<Element>: @unchecked Sendable {
 /// The pool is bounded: it holds at most ``capacity`` bytes of free buffers (a buffer that would
 /// exceed it is freed at once), buffers over 64 MiB are never kept (a data set, not a step's
 /// activation), and ``trim()`` — called by `Peregrine.clearSession()` — frees everything held.
-/// Thread-safe (one lock; a take or give is a dictionary lookup under it).
+/// Thread-safe (one lock; a take or give is a list push or pop under it, no allocation).
 /// `PEREGRINE_TENSOR_POOL=0` in the environment turns it off (every buffer straight from and
 /// back to the allocator, e.g. for AddressSanitizer to see use-after-free).
 ///
@@ -70,9 +70,12 @@ final class TensorBufferPool: Sendable {
     /// The largest buffer kept (64 MiB).
     static let largestPooled = 64 << 20
 
+    /// Free buffers form one singly linked list per size class, threaded through the buffers
+    /// themselves (a free buffer's first 8 bytes hold the next one's address): taking or giving
+    /// is two stores under the lock and never allocates.
     private struct State: ~Copyable {
-        /// Addresses of free buffers by size class (as integers: the lock's state must be Sendable).
-        var free: [Int: [UInt]] = [:]
+        /// Address of the first free buffer of each size class (0: none); fixed length.
+        var heads = [UInt](repeating: 0, count: TensorBufferPool.classCount)
         var heldBytes = 0
         var capacity: Int
     }
@@ -108,6 +111,16 @@ final class TensorBufferPool: Sendable {
         return (bytes + step - 1) / step * step
     }
 
+    /// The list a size class (a value of `sizeClass`, at most `largestPooled`) lives in:
+    /// 64…4096 bytes are 0…63, then eight per octave.
+    static func classIndex(_ size: Int) -> Int {
+        if size <= 4096 { return size / 64 - 1 }
+        let octave = Int.bitWidth - 1 - (size - 1).leadingZeroBitCount
+        return 64 + (octave - 12) * 8 + (size >> (octave - 3)) - 9
+    }
+
+    static let classCount = classIndex(largestPooled) + 1
+
     /// A 64-byte-aligned buffer of at least `byteCount` bytes, uninitialised.
     ///
     /// ```swift
@@ -116,12 +129,15 @@ final class TensorBufferPool: Sendable {
     func take(byteCount: Int) -> UnsafeMutableRawPointer {
         let size = Self.sizeClass(byteCount)
         if enabled, size <= Self.largestPooled {
-            let reused: UInt? = state.withLock { s in
-                guard let address = s.free[size]?.popLast() else { return nil }
+            let index = Self.classIndex(size)
+            let reused: UInt = state.withLock { s in
+                let head = s.heads[index]
+                guard let buffer = UnsafeMutableRawPointer(bitPattern: head) else { return 0 }
+                s.heads[index] = buffer.load(as: UInt.self)
                 s.heldBytes -= size
-                return address
+                return head
             }
-            if let reused, let pointer = UnsafeMutableRawPointer(bitPattern: reused) { return pointer }
+            if let pointer = UnsafeMutableRawPointer(bitPattern: reused) { return pointer }
         }
         return UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
     }
@@ -135,10 +151,12 @@ final class TensorBufferPool: Sendable {
     func give(_ pointer: UnsafeMutableRawPointer, byteCount: Int) {
         let size = Self.sizeClass(byteCount)
         if enabled, size <= Self.largestPooled {
-            let address = UInt(bitPattern: pointer)
+            let index = Self.classIndex(size), address = UInt(bitPattern: pointer)
             let kept = state.withLock { s -> Bool in
-                guard s.heldBytes + size <= s.capacity else { return false }
-                s.free[size, default: []].append(address)
+                guard s.heldBytes + size <= s.capacity,
+                      let buffer = UnsafeMutableRawPointer(bitPattern: address) else { return false }
+                buffer.storeBytes(of: s.heads[index], as: UInt.self)
+                s.heads[index] = address
                 s.heldBytes += size
                 return true
             }
@@ -153,13 +171,19 @@ final class TensorBufferPool: Sendable {
     /// TensorBufferPool.shared.trim()
     /// ```
     func trim() {
-        let buffers = state.withLock { s -> [UInt] in
-            let all = s.free.values.flatMap { $0 }
-            s.free = [:]
+        let lists = state.withLock { s -> [UInt] in
+            let heads = s.heads
+            for index in s.heads.indices { s.heads[index] = 0 }
             s.heldBytes = 0
-            return all
+            return heads
         }
-        for address in buffers { UnsafeMutableRawPointer(bitPattern: address)?.deallocate() }
+        for head in lists {
+            var next = UnsafeMutableRawPointer(bitPattern: head)
+            while let buffer = next {
+                next = UnsafeMutableRawPointer(bitPattern: buffer.load(as: UInt.self))
+                buffer.deallocate()
+            }
+        }
     }
 
     /// Free bytes held for reuse right now.
