@@ -180,3 +180,33 @@ struct MaskedLossTests {
         #expect(history.history["accuracy"]?.count == 2)
     }
 }
+
+/// BatchNormalization with a mask: Keras's masked moments in training.
+struct MaskedBatchNormalizationTests {
+    /// Keras 3.15.1: BatchNormalization on x = sin(0.9·i + 1)·2 [2, 3, 2], gamma [1.5, 0.5],
+    /// beta [0.1, −0.2], mask [[1,1,0],[1,0,0]], training: outputs, moving statistics and the
+    /// gradient of Σ y·cos(i).
+    @Test func maskedMomentsMatchKeras() throws {
+        let bn = BatchNormalization()
+        try bn.buildIfNeeded(inputShapes: [[3, 2]])
+        try bn.weights[0].assign(Tensor([1.5, 0.5]))
+        try bn.weights[1].assign(Tensor([0.1, -0.2]))
+        let x = try Tensor(shape: [2, 3, 2], scalars: (0..<12).map { Float(sin(Double($0) * 0.9 + 1) * 2) })
+        let w = try Tensor(shape: [2, 3, 2], scalars: (0..<12).map { Float(cos(Double($0))) })
+        let mask = try Tensor(shape: [2, 3], scalars: [1, 1, 0, 1, 0, 0])
+        let tape = GradientTape()
+        tape.watch(x)
+        let (y, l) = try tape.recording { () throws -> (Tensor, Tensor) in
+            let y = try bn.call([x], mask: mask, training: true)[0]
+            return (y, try (y * w).sum())
+        }
+        let g = try #require(try tape.gradient(l, [x])[0])
+        func close(_ a: [Float], _ b: [Float], _ tol: Float) -> Bool { zip(a, b).allSatisfy { abs($0 - $1) <= tol * max(1, abs($1)) } }
+        #expect(close(y.scalars, [2.1250224, 0.18838745, -0.3736831, -0.9057212, -6.92865, -1.0359528,
+                                  -1.4513398, 0.11733371, 2.614714, -0.27649301, -4.710228, -1.250823], 3e-6), "\(y.scalars)")
+        #expect(close(bn.weights[2].value.scalars, [0.008620055, 0.008446003], 1e-6))
+        #expect(close(bn.weights[3].value.scalars, [0.9936878, 1.0081925], 1e-6))
+        #expect(close(g.scalars, [-4.1138792, 0.052378006, 0.60834658, 0.012727492, -1.6123577, 0.10512488,
+                                  7.546556, 0.16579327, -0.35890827, -0.3376638, -2.069757, 0.0016401585], 2e-5), "\(g.scalars)")
+    }
+}

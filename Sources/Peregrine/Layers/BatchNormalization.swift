@@ -91,6 +91,17 @@ public final class BatchNormalization: Layer, @unchecked Sendable {
     }
 
     override public func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
+        try call(inputs, mask: nil, training: training)
+    }
+
+    /// A call with Keras's mask (one axis less than the input, 1 = the entry counts): in
+    /// training the batch statistics (and so the moving ones) cover the kept entries only —
+    /// Keras's masked moments, Σ over kept / (count + 1e-7) — while every entry is normalized.
+    ///
+    /// ```swift
+    /// let y = try bn.call([x], mask: mask, training: true)[0]
+    /// ```
+    public func call(_ inputs: [Tensor], mask: Tensor?, training: Bool) throws -> [Tensor] {
         let x = inputs[0]
         guard let movingMean, let movingVariance else {
             throw PeregrineError.invalidArgument(operation: name, expected: "a built layer", actual: "unbuilt")
@@ -100,9 +111,15 @@ public final class BatchNormalization: Layer, @unchecked Sendable {
             throw PeregrineError.shapeMismatch(operation: name, expected: [-1, features], actual: x.shape)
         }
         let g = gamma?.value, b = beta?.value
+        if let mask {
+            guard mask.shape == Array(x.shape.dropLast()) else {
+                throw PeregrineError.shapeMismatch(operation: "\(name) mask", expected: Array(x.shape.dropLast()), actual: mask.shape)
+            }
+        }
         if training && trainable {
-            let (y, mean, variance) = BatchNormalization.normalizeWithBatchStatistics(
-                x, gamma: g, beta: b, epsilon: epsilon, name: name)
+            let (y, mean, variance) = try mask.map {
+                try BatchNormalization.normalizeWithMaskedStatistics(x, mask: $0, gamma: g, beta: b, epsilon: epsilon)
+            } ?? BatchNormalization.normalizeWithBatchStatistics(x, gamma: g, beta: b, epsilon: epsilon, name: name)
             // Keras computes 1 − momentum in double from the decimal it was given, then rounds it
             // to float: the shortest decimal of the Float recovers that decimal (0.99, not
             // 0.9900000095…).
@@ -137,6 +154,28 @@ public final class BatchNormalization: Layer, @unchecked Sendable {
             y, x: x, gamma: gamma, beta: beta, mean: mean, variance: variance, epsilon: epsilon,
             training: true, name: name)
         return (recorded, mean, variance)
+    }
+
+    /// Training mode with Keras's masked moments, as tensor operations (the tape differentiates
+    /// through the statistics): mean = Σ m·x / (Σ m + 1e-7), var = Σ m·(x − mean)² / (Σ m + 1e-7)
+    /// over all axes but the last, then y = x·inv + (β − mean·inv), inv = γ/√(var + ε).
+    static func normalizeWithMaskedStatistics(
+        _ x: Tensor, mask: Tensor, gamma: Tensor?, beta: Tensor?, epsilon: Float
+    ) throws -> (Tensor, mean: Tensor, variance: Tensor) {
+        let features = x.shape.last!
+        let rows = x.scalarCount / Swift.max(features, 1)
+        let flat = try x.reshaped(to: [rows, features])
+        let m = try mask.reshaped(to: [rows, 1])
+        let count = try m.sum() + 1e-7
+        let mean = try (flat * m).sum(axes: [0]) / count
+        let centered = try (flat - mean) * m
+        let variance = try (centered * centered).sum(axes: [0]) / count
+        var inv = 1 / sqrt(variance + epsilon)
+        if let gamma { inv = try inv * gamma }
+        var shift = try Tensor.zeros([features]) - mean * inv
+        if let beta { shift = try beta + shift }
+        let y = try (flat * inv + shift).reshaped(to: x.shape)
+        return (y, mean, variance)
     }
 
     /// Inference mode (given statistics, treated as constants) as one recorded operation.

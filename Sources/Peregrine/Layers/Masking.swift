@@ -5,8 +5,8 @@ import CKernels
 /// weights its loss.
 ///
 /// As Keras 3 (`Layer.compute_mask`, `supports_masking`): Dense, Dropout, Activation and
-/// BatchNormalization pass their input's mask through (BatchNormalization's statistics do not
-/// use it yet); Add ORs its inputs' masks (none when any input has none); Concatenate ORs the
+/// BatchNormalization pass their input's mask through (BatchNormalization's training statistics
+/// use it: Keras's masked moments); Add ORs its inputs' masks (none when any input has none); Concatenate ORs the
 /// masks broadcast over the joined axis; SimpleRNN, LSTM and GRU use the mask and pass it on
 /// only with `returnSequences` (their states get none); every other layer drops it. Masks are
 /// float tensors of 0 and 1.
@@ -25,17 +25,23 @@ public protocol MaskComputing: Layer {
 /// `supports_masking = True` with the default `compute_mask`).
 public protocol MaskPassingThrough: Layer {}
 
-/// A layer whose computation uses the mask of its first input (the recurrent layers).
+/// A layer whose computation uses the mask of its first input (the recurrent layers, and
+/// BatchNormalization's masked moments).
 protocol MaskConsuming: Layer {
     func call(_ inputs: [Tensor], mask: Tensor?, training: Bool) throws -> [Tensor]
-    var returnSequences: Bool { get }
-    var returnState: Bool { get }
+    /// The first output's mask, given the input's.
+    func consumedOutputMask(_ mask: Tensor) -> Tensor?
 }
+
+extension LSTM { func consumedOutputMask(_ mask: Tensor) -> Tensor? { returnSequences ? mask : nil } }
+extension GRU { func consumedOutputMask(_ mask: Tensor) -> Tensor? { returnSequences ? mask : nil } }
+extension SimpleRNN { func consumedOutputMask(_ mask: Tensor) -> Tensor? { returnSequences ? mask : nil } }
+extension BatchNormalization { func consumedOutputMask(_ mask: Tensor) -> Tensor? { mask } }
 
 extension Dense: MaskPassingThrough {}
 extension Dropout: MaskPassingThrough {}
 extension Activation: MaskPassingThrough {}
-extension BatchNormalization: MaskPassingThrough {}
+extension BatchNormalization: MaskConsuming {}
 extension LSTM: MaskConsuming {}
 extension GRU: MaskConsuming {}
 extension SimpleRNN: MaskConsuming {}
@@ -90,7 +96,7 @@ extension Layer {
         switch self {
         case let computing as MaskComputing: outputMasks = try computing.computeMask(inputs, previousMasks: masks)
         case is MaskPassingThrough: outputMasks = [firstMask]
-        case let consumer as MaskConsuming: outputMasks = [consumer.returnSequences ? firstMask : nil]
+        case let consumer as MaskConsuming: outputMasks = [firstMask.flatMap { consumer.consumedOutputMask($0) }]
         default: outputMasks = []
         }
         outputMasks += Array(repeating: nil, count: max(0, outputs.count - outputMasks.count))
