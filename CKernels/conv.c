@@ -10,7 +10,8 @@
  * activation applied in the GEMM's store (ck_sgemm_bias_act). Threads take disjoint blocks of
  * output rows, so no synchronisation is needed and the gathered block is still in cache when the
  * GEMM packs it. A 1×1, stride-1, unpadded convolution is already a GEMM on x viewed as
- * [N·H·W, C]: no gather at all.
+ * [N·H·W, C]: no gather at all. An input of at most 4 channels (K ≤ 32: grayscale or RGB
+ * images) is convolved directly instead, without im2col (see conv_direct_loop).
  *
  * Backward.
  *   dW_g [K, Fg] = Σ_blocks col_blockᵀ · dY_block  — each thread accumulates its blocks into a
@@ -265,6 +266,152 @@ static void conv_forward_thread(void *ctx, int thread, int nthreads) {
     }
 }
 
+/* ---- forward, direct: few input channels ---- */
+
+/* With C_in ≤ 4 the im2col depth K = kh·kw·C_in is tiny (9 for a grayscale 3×3): the GEMM is all
+ * packing and store, and the gathered block costs as much as the product. A direct convolution
+ * keeps one output pixel's F accumulators in registers (F ≤ 64: four AVX-512 vectors), adds
+ * x[tap]·w[tap, :] for each of the K taps (a broadcast and a vector FMA each), applies the
+ * bias and ReLU in registers and stores the pixel once: y is written once and x is read from
+ * L1. Interior pixels go in pairs that share each weight load. Measured on the cnn's first conv
+ * (28×28×1 → 32, 3×3, one thread): 74% -> ~110% of the GEMM of its own im2col shape (M = 86528,
+ * N = 32, K = 9). Items are output pixels, split evenly over the threads. */
+#define CONV_DIRECT_MAX_CIN 4
+#define CONV_DIRECT_MAX_K 32
+
+static int conv_is_direct(const ck_conv2d_shape *s) {
+    return s->groups == 1 && s->in_c <= CONV_DIRECT_MAX_CIN && conv_k(s) <= CONV_DIRECT_MAX_K;
+}
+
+/* One output pixel (n, i, j), filters [f0, f0 + width): y[f] = bias[f] + Σ_taps x·w, with the
+ * activation when it is identity or relu (the others are applied by the caller afterwards). */
+static inline __attribute__((always_inline)) void conv_direct_pixel(
+    const ck_conv2d_shape *s, const float *restrict image, const float *restrict w,
+    const float *restrict bias, int relu, int64_t i, int64_t j, int64_t f0, int64_t width,
+    float *restrict y) {
+    const int64_t W = s->in_w, C = s->in_c, F = s->out_c;
+    float acc[64];
+    for (int64_t f = 0; f < width; f++) acc[f] = bias ? bias[f0 + f] : 0.0f;
+    for (int a = 0; a < s->kernel_h; a++) {
+        const int64_t ih = i * s->stride_h + (int64_t)a * s->dilation_h - s->pad_top;
+        if (ih < 0 || ih >= s->in_h) continue;
+        for (int b = 0; b < s->kernel_w; b++) {
+            const int64_t iw = j * s->stride_w + (int64_t)b * s->dilation_w - s->pad_left;
+            if (iw < 0 || iw >= W) continue;
+            const float *restrict xv = image + (ih * W + iw) * C;
+            const float *restrict wv = w + ((int64_t)(a * s->kernel_w + b) * C) * F + f0;
+            for (int64_t c = 0; c < C; c++) {
+                const float xs = xv[c];
+                for (int64_t f = 0; f < width; f++) acc[f] += xs * wv[c * F + f];
+            }
+        }
+    }
+    if (relu)
+        for (int64_t f = 0; f < width; f++) y[f] = acc[f] > 0.0f ? acc[f] : 0.0f;
+    else
+        for (int64_t f = 0; f < width; f++) y[f] = acc[f];
+}
+
+/* Two interior pixels (every tap inside the image) at once, sharing each weight load: tap t of
+ * the pixel whose window starts at x0 reads x0[off[t]]. */
+static inline __attribute__((always_inline)) void conv_direct_pair(
+    const float *restrict x0, const float *restrict x1, const int64_t *restrict off, int64_t K,
+    const float *restrict w, int64_t F, const float *restrict bias, int relu, int64_t width,
+    float *restrict y0, float *restrict y1) {
+    float acc0[64], acc1[64];
+    for (int64_t f = 0; f < width; f++) acc0[f] = acc1[f] = bias ? bias[f] : 0.0f;
+    for (int64_t t = 0; t < K; t++) {
+        const float a0 = x0[off[t]], a1 = x1[off[t]];
+        const float *restrict wt = w + t * F;
+        for (int64_t f = 0; f < width; f++) {
+            acc0[f] += a0 * wt[f];
+            acc1[f] += a1 * wt[f];
+        }
+    }
+    if (relu) {
+        for (int64_t f = 0; f < width; f++) y0[f] = acc0[f] > 0.0f ? acc0[f] : 0.0f;
+        for (int64_t f = 0; f < width; f++) y1[f] = acc1[f] > 0.0f ? acc1[f] : 0.0f;
+    } else {
+        for (int64_t f = 0; f < width; f++) y0[f] = acc0[f];
+        for (int64_t f = 0; f < width; f++) y1[f] = acc1[f];
+    }
+}
+
+/* Output pixels [begin, end), filters [f0, f0 + width): interior pixels in pairs, the border
+ * ones (padding) tap by tap with bounds checks. */
+static inline __attribute__((always_inline)) void conv_direct_width(
+    const ck_conv2d_shape *s, const float *x, const float *w, const float *bias, int relu,
+    const int64_t *off, int64_t begin, int64_t end, int64_t f0, int64_t width, float *y) {
+    const int64_t F = s->out_c, H = s->in_h, W = s->in_w, C = s->in_c, K = conv_k(s);
+    const int64_t span_h = (int64_t)(s->kernel_h - 1) * s->dilation_h;
+    const int64_t span_w = (int64_t)(s->kernel_w - 1) * s->dilation_w;
+    const float *b = bias ? bias + f0 : NULL;
+    for (int64_t p = begin; p < end;) {
+        const int64_t j0 = p % s->out_w, i = (p / s->out_w) % s->out_h;
+        const int64_t run_end = p + CK_MIN(s->out_w - j0, end - p);
+        const float *image = x + (p / (s->out_w * s->out_h)) * H * W * C;
+        const int64_t ih0 = i * s->stride_h - s->pad_top;
+        const int row_inside = ih0 >= 0 && ih0 + span_h < H;
+        for (int64_t q = p; q < run_end;) {
+            const int64_t j = j0 + (q - p), iw0 = j * s->stride_w - s->pad_left;
+            const int64_t iw1 = iw0 + s->stride_w;
+            if (q + 1 < run_end && row_inside && iw0 >= 0 && iw1 + span_w < W) {
+                const float *x0 = image + (ih0 * W + iw0) * C;
+                conv_direct_pair(x0, x0 + s->stride_w * C, off, K, w + f0, F, b, relu, width,
+                                 y + q * F + f0, y + (q + 1) * F + f0);
+                q += 2;
+            } else {
+                conv_direct_pixel(s, image, w, bias, relu, i, j, f0, width, y + q * F + f0);
+                q += 1;
+            }
+        }
+        p = run_end;
+    }
+}
+
+static inline __attribute__((always_inline)) void conv_direct_loop(
+    const ck_conv2d_shape *s, const float *x, const float *w, const float *bias, int relu,
+    int64_t begin, int64_t end, float *y) {
+    const int64_t F = s->out_c, C = s->in_c, W = s->in_w;
+    int64_t off[CONV_DIRECT_MAX_K];
+    for (int a = 0, t = 0; a < s->kernel_h; a++)
+        for (int b = 0; b < s->kernel_w; b++)
+            for (int64_t c = 0; c < C; c++, t++)
+                off[t] = ((int64_t)a * s->dilation_h * W + (int64_t)b * s->dilation_w) * C + c;
+    switch (F) { /* the common filter counts get constant widths: registers */
+    case 16: conv_direct_width(s, x, w, bias, relu, off, begin, end, 0, 16, y); return;
+    case 32: conv_direct_width(s, x, w, bias, relu, off, begin, end, 0, 32, y); return;
+    case 64: conv_direct_width(s, x, w, bias, relu, off, begin, end, 0, 64, y); return;
+    default: break;
+    }
+    for (int64_t f0 = 0; f0 < F; f0 += 64)
+        conv_direct_width(s, x, w, bias, relu, off, begin, end, f0, CK_MIN(64, F - f0), y);
+}
+
+#define CONV_DIRECT_ARGS                                                                         \
+    const ck_conv2d_shape *s, const float *x, const float *w, const float *bias, int relu,       \
+        int64_t b, int64_t e, float *y
+static void conv_direct_generic(CONV_DIRECT_ARGS) { conv_direct_loop(s, x, w, bias, relu, b, e, y); }
+CK_TARGET_AVX2 static void conv_direct_avx2(CONV_DIRECT_ARGS) {
+    conv_direct_loop(s, x, w, bias, relu, b, e, y);
+}
+CK_TARGET_AVX512 static void conv_direct_avx512(CONV_DIRECT_ARGS) {
+    conv_direct_loop(s, x, w, bias, relu, b, e, y);
+}
+
+static void conv_direct_range(void *ctx, int64_t begin, int64_t end) {
+    const conv_forward_job *j = ctx;
+    const int relu = j->act == CK_ACT_RELU;
+    switch (ck_isa_active()) {
+    case CK_ISA_AVX512: conv_direct_avx512(j->s, j->x, j->w, j->bias, relu, begin, end, j->y); break;
+    case CK_ISA_AVX2: conv_direct_avx2(j->s, j->x, j->w, j->bias, relu, begin, end, j->y); break;
+    default: conv_direct_generic(j->s, j->x, j->w, j->bias, relu, begin, end, j->y); break;
+    }
+    if (j->act != CK_ACT_IDENTITY && j->act != CK_ACT_RELU) /* rows still in cache */
+        ck_bias_activation((int)(end - begin), (int)j->s->out_c, NULL, j->act,
+                           j->y + begin * j->s->out_c, (int)j->s->out_c);
+}
+
 void ck_conv2d_forward(const ck_conv2d_shape *s, const float *x, const float *w,
                        const float *bias, ck_activation act, float *y) {
     const int64_t M = conv_rows(s), F = s->out_c, Fg = conv_fout_group(s);
@@ -278,6 +425,10 @@ void ck_conv2d_forward(const ck_conv2d_shape *s, const float *x, const float *w,
         return;
     }
     conv_forward_job j = {s, x, w, bias, act, y};
+    if (conv_is_direct(s)) {
+        ck_parallel_for(M, 2048, conv_direct_range, &j);
+        return;
+    }
     /* One block per thread at least: a region for a tiny convolution costs more than it saves. */
     int nthreads = (int)CK_MIN((int64_t)ck_num_threads(), (M + conv_block_rows(s) / 4 - 1) /
                                                                CK_MAX(conv_block_rows(s) / 4, 1));

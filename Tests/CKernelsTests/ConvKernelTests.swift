@@ -54,6 +54,12 @@ struct ConvKernelTests {
         // several gathered blocks (K = 576 → 85-row blocks), and whole-image threading (n ≥ 5)
         Config(n: 2, h: 9, w: 9, c: 64, f: 8, kh: 3, kw: 3),
         Config(n: 5, h: 7, w: 6, c: 3, f: 5, kh: 3, kw: 3, same: true),
+        // the direct path (C_in ≤ 4, K ≤ 32): constant widths 16/32/64, chunks of 64 + 6, pixel
+        // pairs with edges on both sides, and a size that splits over the threads
+        Config(n: 3, h: 40, w: 38, c: 1, f: 32, kh: 3, kw: 3),
+        Config(n: 1, h: 9, w: 10, c: 2, f: 16, kh: 3, kw: 3, same: true),
+        Config(n: 1, h: 7, w: 9, c: 4, f: 64, kh: 2, kw: 2, sw: 2, same: true),
+        Config(n: 1, h: 6, w: 7, c: 1, f: 70, kh: 3, kw: 3, same: true),
     ]
 
     static func check(_ got: [Float], _ want: [Float], _ what: String, scale: Float) {
@@ -78,7 +84,7 @@ struct ConvKernelTests {
             let outCount = Int(s.batch * s.out_h * s.out_w * s.out_c)
             let dy = KernelSweep.operands(outCount, seed: 4)
             let scale = Float(K).squareRoot() * 0.1
-            for act in [CK_ACT_IDENTITY, CK_ACT_RELU] {
+            for act in [CK_ACT_IDENTITY, CK_ACT_RELU, CK_ACT_SIGMOID] {
                 var want = [Float](repeating: 0, count: outCount)
                 ck_conv2d_forward_reference(&s, x, w, bias, act, &want)
                 KernelSweep.forEachConfiguration { isa, threads in
@@ -102,6 +108,25 @@ struct ConvKernelTests {
                 Self.check(dw, wantDW, "dW \(config) isa \(isa.rawValue) t\(threads)", scale: rows)
                 Self.check(db, wantDB, "db \(config) isa \(isa.rawValue) t\(threads)", scale: rows)
                 Self.check(dx, wantDX, "dX \(config) isa \(isa.rawValue) t\(threads)", scale: scale)
+            }
+        }
+    }
+
+    /// Without a bias, on the direct path (one channel) and the im2col path (five channels).
+    @Test func forwardWithoutBias() {
+        for config in [Config(n: 2, h: 9, w: 8, c: 1, f: 32, kh: 3, kw: 3, same: true),
+                       Config(n: 1, h: 6, w: 5, c: 5, f: 8, kh: 3, kw: 3)] {
+            var s = config.shape
+            let K = config.kh * config.kw * config.c
+            let x = KernelSweep.operands(config.n * config.h * config.w * config.c, seed: 5)
+            let w = KernelSweep.operands(K * config.f, seed: 6)
+            let outCount = Int(s.batch * s.out_h * s.out_w * s.out_c)
+            var want = [Float](repeating: 0, count: outCount)
+            ck_conv2d_forward_reference(&s, x, w, nil, CK_ACT_RELU, &want)
+            KernelSweep.forEachConfiguration { isa, threads in
+                var got = [Float](repeating: .nan, count: outCount)
+                ck_conv2d_forward(&s, x, w, nil, CK_ACT_RELU, &got)
+                Self.check(got, want, "no bias \(config) isa \(isa.rawValue) t\(threads)", scale: 0.1)
             }
         }
     }
