@@ -38,6 +38,10 @@ struct PoolKernelTests {
         // tiling windows with padding before (top/left 1) and uncovered cells after (valid)
         Config(n: 1, h: 5, w: 7, c: 3, ph: 4, pw: 4, sh: 4, sw: 4, same: true),
         Config(n: 2, h: 7, w: 8, c: 5, ph: 3, pw: 3, sh: 3, sw: 3),
+        // average-pool backward's tiling path with constant widths 16 and 64, and 64 + 3
+        Config(n: 3, h: 4, w: 5, c: 16, ph: 2, pw: 2, sh: 2, sw: 2),
+        Config(n: 2, h: 6, w: 9, c: 64, ph: 2, pw: 2, sh: 2, sw: 2, same: true),
+        Config(n: 1, h: 5, w: 5, c: 67, ph: 2, pw: 2, sh: 2, sw: 2, same: true),
     ]
 
     @Test func maxAndAveragePoolingMatchTheLoops() {
@@ -88,7 +92,9 @@ struct PoolKernelTests {
     }
 
     @Test func globalPoolingMatchesTheLoops() {
-        for (n, cells, c) in [(1, 1, 3), (2, 25, 3), (3, 17, 67), (5, 49, 130)] {
+        // constant widths 16/32/64, and 9·121 cells of 64 channels: the backward's cell split
+        // falls inside an image on 2 and 3 threads
+        for (n, cells, c) in [(1, 1, 3), (2, 25, 3), (3, 17, 67), (5, 49, 130), (3, 9, 16), (2, 5, 32), (9, 121, 64)] {
             let x = KernelSweep.operands(n * cells * c, seed: 7)
             var xTied = x
             for i in 0..<c { xTied[i] = 2; xTied[(cells - 1) * c + i] = 2 }  // ties in image 0
