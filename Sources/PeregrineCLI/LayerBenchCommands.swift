@@ -7,8 +7,11 @@ struct LayerBenchOptions: ParsableArguments {
     @Option(help: "Threads (default: OMP_NUM_THREADS or all cores).")
     var threads: Int?
 
-    @Option(help: "Samples per measurement; the best is reported.")
+    @Option(help: "Samples per measurement (kernel and baseline alternate); the best is reported.")
     var samples: Int = 5
+
+    @Option(help: "Measurements per row; the one with the median ratio is printed, with the range.")
+    var runs: Int = 3
 
     func apply() throws {
         if let threads {
@@ -37,12 +40,13 @@ struct ConvBenchCommand: ParsableCommand {
         let timings = LayerKernelBenchmarks.convolution()
         // pairs: (gemm, conv forward), (gemm backward, conv backward) per problem
         for pair in stride(from: 0, to: timings.count, by: 2) {
-            let baseline = timings[pair].measure(samples: options.samples)
-            let kernel = timings[pair + 1].measure(samples: options.samples)
+            let (kernel, baseline, range) = LayerBenchReport.median(runs: options.runs) {
+                KernelTiming.measureAlternately(timings[pair + 1], timings[pair], samples: options.samples)
+            }
             LayerBenchReport.row(baseline.name, String(format: "%8.1f GFLOP/s", baseline.gflops), "")
             LayerBenchReport.row(
                 kernel.name, String(format: "%8.1f GFLOP/s", kernel.gflops),
-                String(format: "%5.0f%% of the GEMM", 100 * kernel.gflops / baseline.gflops))
+                String(format: "%5.0f%% of the GEMM", 100 * kernel.gflops / baseline.gflops) + " (runs: \(range))")
         }
     }
 }
@@ -58,7 +62,7 @@ struct PoolBenchCommand: ParsableCommand {
     func run() throws {
         try options.apply()
         options.header("pool")
-        LayerBenchReport.memoryBound(LayerKernelBenchmarks.pooling(), samples: options.samples)
+        LayerBenchReport.memoryBound(LayerKernelBenchmarks.pooling(), samples: options.samples, runs: options.runs)
     }
 }
 
@@ -73,25 +77,39 @@ struct BatchNormBenchCommand: ParsableCommand {
     func run() throws {
         try options.apply()
         options.header("batchnorm")
-        LayerBenchReport.memoryBound(LayerKernelBenchmarks.batchNormalization(), samples: options.samples)
+        LayerBenchReport.memoryBound(LayerKernelBenchmarks.batchNormalization(), samples: options.samples, runs: options.runs)
     }
 }
 
 enum LayerBenchReport {
+    /// Runs `measure` `runs` times; returns the run with the median kernel/baseline ratio and
+    /// all the ratios in percent, e.g. "61 62 64".
+    static func median(runs: Int, _ measure: () -> (kernel: KernelResult, baseline: KernelResult))
+        -> (KernelResult, KernelResult, String)
+    {
+        let results = (0..<max(runs, 1)).map { _ in measure() }
+            .sorted { $0.baseline.seconds / $0.kernel.seconds < $1.baseline.seconds / $1.kernel.seconds }
+        let middle = results[results.count / 2]
+        let range = results.map { String(format: "%.0f", 100 * $0.baseline.seconds / $0.kernel.seconds) }
+        return (middle.kernel, middle.baseline, range.joined(separator: " "))
+    }
+
     static func row(_ name: String, _ rate: String, _ ratio: String) {
         let padded = name.count >= 64 ? name + " " : name + String(repeating: " ", count: 64 - name.count)
         print(padded + rate + "   " + ratio)
     }
 
-    /// Each kernel, then a copy of its byte count measured right after it.
-    static func memoryBound(_ timings: [KernelTiming], samples: Int) {
+    /// Each kernel against a copy of its byte count, sampled alternately.
+    static func memoryBound(_ timings: [KernelTiming], samples: Int, runs: Int) {
         for timing in timings {
-            let kernel = timing.measure(samples: samples)
-            let copy = LayerKernelBenchmarks.copy(bytes: timing.bytes).measure(samples: samples)
+            let copyTiming = LayerKernelBenchmarks.copy(bytes: timing.bytes)
+            let (kernel, copy, range) = median(runs: runs) {
+                KernelTiming.measureAlternately(timing, copyTiming, samples: samples)
+            }
             row(
                 kernel.name, String(format: "%7.1f GB/s", kernel.gigabytesPerSecond),
                 String(format: "%5.0f%% of copy (%.1f GB/s, %.1f MB)", 100 * kernel.gigabytesPerSecond / copy.gigabytesPerSecond,
-                       copy.gigabytesPerSecond, timing.bytes / 1e6))
+                       copy.gigabytesPerSecond, timing.bytes / 1e6) + " (runs: \(range))")
         }
     }
 }
