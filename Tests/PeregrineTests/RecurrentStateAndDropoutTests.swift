@@ -210,3 +210,21 @@ struct MaskedBatchNormalizationTests {
                                   7.546556, 0.16579327, -0.35890827, -0.3376638, -2.069757, 0.0016401585], 2e-5), "\(g.scalars)")
     }
 }
+
+/// Merge layers' masks as Keras 3: Add ORs them (none when an input has none); Concatenate ORs
+/// them along the last axis (an unmasked input counts as all ones).
+struct MergeMaskTests {
+    @Test func addAndConcatenateMasks() throws {
+        let a = Input(shape: [4]), b = Input(shape: [4])
+        let ea = try Embedding(inputDim: 5, outputDim: 2, maskZero: true)(a)
+        let eb = try Embedding(inputDim: 5, outputDim: 2, maskZero: true)(b)
+        let plain = try Embedding(inputDim: 5, outputDim: 2)(b)
+        let model = try Model(inputs: [a, b], outputs: [try add([ea, eb]), try concatenate([ea, eb]), try add([ea, plain]), try concatenate([ea, plain])])
+        let xa = try Tensor(shape: [1, 4], scalars: [1, 0, 2, 0]), xb = try Tensor(shape: [1, 4], scalars: [0, 0, 3, 4])
+        let masks = try model.callWithMasks([xa, xb], training: false).masks
+        #expect(masks[0]?.scalars == [1, 0, 1, 1])
+        #expect(masks[1]?.scalars == [1, 0, 1, 1])
+        #expect(masks[2] == nil)
+        #expect(masks[3]?.scalars == [1, 1, 1, 1])
+    }
+}
