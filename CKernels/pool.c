@@ -281,7 +281,7 @@ POOL_DISPATCH(avg_backward, pool_job)
  * dy/count, straight from registers; no zeroing pass, no read of dx. Items are output rows
  * (n, i), which own dx rows i·sh − pt + [0, ph) (and the last one the uncovered rows below). The
  * quotient is computed once per window; when count is a power of two it is dy·(1/count), which
- * rounds exactly as dy/count (measured at C = 32, 2×2/2: 55% -> ~85% of a copy). */
+ * rounds exactly as dy/count (measured at C = 32, 2×2/2: 55% -> ~75% of a copy). */
 INLINE void avg_share_window(const float *restrict dy, float *restrict dx, int64_t W, int64_t C,
                              int64_t h0, int64_t h1, int64_t w0, int64_t w1, int64_t width) {
     float share[64];
@@ -415,7 +415,7 @@ POOL_DISPATCH(global_max_forward, global_job)
 /* dx = dy / HW broadcast over the cells (TF's mean gradient). Items are cells of all images
  * (n·HW + p), so the threads split the writes evenly whatever the batch; the quotient is
  * computed once per image a range touches, and the common channel counts store from registers
- * (measured at [128, 121, 64]: 69% -> ~85% of a copy on one thread). */
+ * (measured at [128, 121, 64]: 69% -> ~90% of a copy on one thread). */
 INLINE void global_share_cells(const float *restrict dy, float *restrict dx, int64_t cells,
                                int64_t C, float count, int64_t width) {
     float share[64];
