@@ -52,7 +52,7 @@ public final class MaxPooling2D: Layer, @unchecked Sendable {
             ck_maxpool2d_forward(&s, x.pointer, y.pointer, nil)
             return [y]
         }
-        let winners = ArgmaxBuffer(.allocate(capacity: Swift.max(y.scalarCount, 1)))
+        let winners = ArgmaxBuffer(count: y.scalarCount)
         ck_maxpool2d_forward(&s, x.pointer, y.pointer, winners.buffer.baseAddress)
         return [y.recorded(name, inputs: [x]) { g in
             var s = shape
@@ -70,9 +70,15 @@ public final class MaxPooling2D: Layer, @unchecked Sendable {
 /// ```
 public typealias MaxPool2D = MaxPooling2D
 
-/// The winning cells of a max pooling, freed with the tape node that needs them.
+/// The winning cells of a max pooling, freed with the tape node that needs them; the memory
+/// comes from and goes back to the tensor buffer pool (no allocation per training step).
 final class ArgmaxBuffer: @unchecked Sendable {
     let buffer: UnsafeMutableBufferPointer<Int32>
-    init(_ buffer: UnsafeMutableBufferPointer<Int32>) { self.buffer = buffer }
-    deinit { buffer.deallocate() }
+    init(count: Int) {
+        let count = Swift.max(count, 1)
+        buffer = UnsafeMutableBufferPointer(
+            start: TensorBufferPool.shared.take(byteCount: count * 4).bindMemory(to: Int32.self, capacity: count),
+            count: count)
+    }
+    deinit { TensorBufferPool.shared.give(UnsafeMutableRawPointer(buffer.baseAddress!), byteCount: buffer.count * 4) }
 }
