@@ -49,6 +49,9 @@ struct TrainBenchCommand: ParsableCommand {
     @Option(help: "Write Peregrine's medians (at the largest thread count) here, in the anchors' JSON format.")
     var json: String?
 
+    @Option(help: "Measure nothing: chart (--svg) earlier results, given in the anchors' JSON format (first series).")
+    var results: String?
+
     func validate() throws {
         guard model == "all" || CompassWorkload(rawValue: model) != nil else {
             throw ValidationError("--model expects one of mlp, cnn, cnnbn, lstm, all, got '\(model)'")
@@ -71,6 +74,15 @@ struct TrainBenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let results {
+            guard let anchors, let svg else { throw ValidationError("--results needs --anchors and --svg") }
+            guard let subject = try ThroughputChart.loadAnchors(from: results).anchors.first else {
+                throw ValidationError("--results: no series in \(results)")
+            }
+            try ThroughputChart(subject: subject, anchors: try ThroughputChart.loadAnchors(from: anchors).anchors).write(to: svg)
+            print("wrote \(svg) from \(results)")
+            return
+        }
         let workloads = model == "all" ? CompassWorkload.allCases : [CompassWorkload(rawValue: model)!]
         let counts = try threadCounts()
         let anchorFile = try anchors.map(ThroughputChart.loadAnchors(from:))
