@@ -18,6 +18,28 @@ extern int omp_get_num_threads(void);
 extern int omp_get_max_threads(void);
 extern int omp_in_parallel(void);
 
+/* ThreadSanitizer cannot see libgomp's own synchronisation (libgomp is not instrumented: its
+ * barriers are futexes and atomics TSan never observes), so every region would look like a race
+ * between the caller's writes before the fork, the workers' writes, and the caller's reads after
+ * the join. The annotations below state exactly those two edges — fork: the caller's release,
+ * each worker's acquire on entry; join: each worker's release on exit, the caller's acquire on
+ * return — and nothing more, so races between the threads *inside* a region are still reported.
+ * Without -fsanitize=thread they compile to nothing. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CK_TSAN 1
+#endif
+#endif
+#ifdef CK_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define CK_TSAN_ACQUIRE(addr) __tsan_acquire(addr)
+#define CK_TSAN_RELEASE(addr) __tsan_release(addr)
+#else
+#define CK_TSAN_ACQUIRE(addr) ((void)(addr))
+#define CK_TSAN_RELEASE(addr) ((void)(addr))
+#endif
+
 static _Atomic int requested_threads = 0;
 static _Thread_local int thread_threads = 0; /* per-thread override, see ck_set_thread_num_threads */
 
@@ -54,10 +76,12 @@ typedef struct {
 
 static void region_trampoline(void *data) {
     region *r = data;
+    CK_TSAN_ACQUIRE(r); /* fork edge */
     int saved = ck_thread_isa();
     ck_set_thread_isa(r->isa);
     r->body(r->ctx, omp_get_thread_num(), omp_get_num_threads());
     ck_set_thread_isa(saved);
+    CK_TSAN_RELEASE(r); /* join edge */
 }
 
 void ck_parallel_run(int nthreads, ck_parallel_body body, void *ctx) {
@@ -66,7 +90,9 @@ void ck_parallel_run(int nthreads, ck_parallel_body body, void *ctx) {
         return;
     }
     region r = {body, ctx, ck_thread_isa()};
+    CK_TSAN_RELEASE(&r);
     GOMP_parallel(region_trampoline, &r, (unsigned)nthreads, 0);
+    CK_TSAN_ACQUIRE(&r);
 }
 
 typedef struct {
