@@ -22,47 +22,13 @@ import CKernels
 /// let gru = GRU(units: 32, returnSequences: true)
 /// let y = try gru(try Tensor.ones([8, 10, 16]))   // [8, 10, 32]
 /// ```
-public final class GRU: Layer, @unchecked Sendable {
-    /// Dimension of h.
-    public let units: Int
+public final class GRU: RecurrentLayer, @unchecked Sendable {
     /// The candidate activation (tanh).
     public let activation: ActivationFunction
     /// The gate activation (sigmoid).
     public let recurrentActivation: ActivationFunction
-    /// Whether there is a bias.
-    public let useBias: Bool
     /// Whether the reset gate multiplies h·U_h (true) or h (false).
     public let resetAfter: Bool
-    /// Whether the output is every step's h rather than the last.
-    public let returnSequences: Bool
-    /// Whether the final h follows the output.
-    public let returnState: Bool
-    /// Whether the steps run from the last to the first.
-    public let goBackwards: Bool
-    /// How the kernel starts.
-    public let kernelInitializer: Initializer
-    /// How the recurrent kernel starts.
-    public let recurrentInitializer: Initializer
-    /// How the bias starts.
-    public let biasInitializer: Initializer
-
-    /// Fraction of the inputs dropped while training (Keras's `dropout`).
-    public let dropout: Float
-    /// Fraction of h dropped in the recurrent product while training (`recurrent_dropout`).
-    public let recurrentDropout: Float
-    /// Whether the final state becomes the next call's initial state.
-    public let stateful: Bool
-    /// The seed of the layer's own dropout stream (nil: the global stream).
-    public let seed: UInt64?
-    private var seedOffset: UInt64 = 0
-    private let stateStore = RecurrentStateStore()
-
-    /// `[in, 3·units]`, after build.
-    public private(set) var kernel: Variable?
-    /// `[units, 3·units]`, after build.
-    public private(set) var recurrentKernel: Variable?
-    /// `[2, 3·units]` or `[3·units]`, after build (nil without bias).
-    public private(set) var bias: Variable?
 
     /// Keras's `GRU(units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
     /// return_sequences=False, return_state=False, go_backwards=False, reset_after=True, …)`.
@@ -79,22 +45,14 @@ public final class GRU: Layer, @unchecked Sendable {
         dropout: Float = 0, recurrentDropout: Float = 0, stateful: Bool = false, seed: UInt64? = nil,
         name: String? = nil
     ) {
-        self.dropout = min(1, max(0, dropout))   // Keras clamps the rates
-        self.recurrentDropout = min(1, max(0, recurrentDropout))
-        self.stateful = stateful
-        self.seed = seed
-        self.units = units
         self.activation = activation
         self.recurrentActivation = recurrentActivation
-        self.useBias = useBias
         self.resetAfter = resetAfter
-        self.returnSequences = returnSequences
-        self.returnState = returnState
-        self.goBackwards = goBackwards
-        self.kernelInitializer = kernelInitializer
-        self.recurrentInitializer = recurrentInitializer
-        self.biasInitializer = biasInitializer
-        super.init(name: name)
+        super.init(
+            units: units, useBias: useBias, returnSequences: returnSequences, returnState: returnState,
+            goBackwards: goBackwards, kernelInitializer: kernelInitializer,
+            recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer,
+            dropout: dropout, recurrentDropout: recurrentDropout, stateful: stateful, seed: seed, name: name)
     }
 
     override public func build(inputShapes: [[Int]]) throws {
@@ -113,69 +71,18 @@ public final class GRU: Layer, @unchecked Sendable {
         }
     }
 
-    override public func outputShapes(forInputShapes shapes: [[Int]]) throws -> [[Int]] {
-        recurrentOutputShapes(shapes, units: units, returnSequences: returnSequences, returnState: returnState, stateCount: 1)
-    }
+    /// z, r, h.
+    override var gateCount: Int { 3 }
 
-    override public func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
-        try call(inputs, mask: nil, training: training)
-    }
-
-    /// A call with Keras's time-step mask `[batch, time]` (1 = use the step, 0 = carry h and the
-    /// output over it); a nil mask is an ordinary call.
-    ///
-    /// ```swift
-    /// let h = try gru.call([x], mask: mask, training: false)[0]
-    /// ```
-    public func call(_ inputs: [Tensor], mask: Tensor?, training: Bool) throws -> [Tensor] {
-        guard let kernel, let recurrentKernel else {
-            throw PeregrineError.invalidArgument(operation: name, expected: "a built layer", actual: "unbuilt")
-        }
-        let x = inputs[0], w = kernel.value, u = recurrentKernel.value, b = bias?.value
-        let (batch, steps) = try recurrentInputShape(x, layer: name, features: w.shape[0])
-        try checkRecurrentMask(mask, batch: batch, steps: steps, layer: name)
-        let initial = stateful ? try stateStore.initial(batch: batch, units: units, count: 1, layer: name) : nil
-        let drop = RecurrentDropoutMasks.draw(
-            batch: batch, features: w.shape[0], units: units, gates: 3, dropout: dropout,
-            recurrentDropout: recurrentDropout, training: training, perGate: recurrentDropout > 0,
-            stream: nextStream)
-        var outputs: [Tensor]
-        if mask != nil || drop.recurrent != nil {
-            let result = try runRecurrentSteps(
-                x, mask: mask, initial: try initial ?? [Tensor.zeros([batch, units])], goBackwards: goBackwards,
-                returnSequences: returnSequences, cell: try stepCell(w, u, b, drop))
-            outputs = [result.output] + result.states
-        } else {
-            let xIn = try drop.input.map { try x * $0[0].expandingShape(at: 1) } ?? x
-            let layout = RecurrentOutputLayout(
-                batch: batch, steps: steps, units: units, returnSequences: returnSequences,
-                returnState: returnState || stateful, stateCount: 1)
-            outputs = layout.outputs(try sequence(xIn, w, u, b, initial: initial, layout: layout), layer: name)
-        }
-        if stateful { stateStore.keep(Array(outputs[1...])) }
-        return returnState ? outputs : [outputs[0]]
-    }
-
-    /// Zeroes the carried state of a `stateful` layer (Keras's `reset_states`).
-    ///
-    /// ```swift
-    /// layer.resetStates()
-    /// ```
-    public func resetStates() { stateStore.reset() }
-
-    /// The state a `stateful` layer carries into its next call ([h]), nil before the first.
-    public var states: [Tensor]? { stateStore.states }
-
-    private func nextStream(_ count: Int) -> (seed: UInt64, offset: UInt64) {
-        guard let seed else { return RandomGenerator.reserve(count) }
-        defer { seedOffset &+= UInt64(count) }
-        return (seed, seedOffset)
+    override func fusedSequence(
+        _ x: Tensor, _ w: Tensor, _ u: Tensor, _ b: Tensor?, initial: [Tensor]?,
+        layout: RecurrentOutputLayout, training: Bool
+    ) throws -> Tensor {
+        try sequence(x, w, u, b, initial: initial, layout: layout)
     }
 
     /// One step as tensor operations: Keras's GRU cell, implementation 1 (per-gate products).
-    private func stepCell(_ w: Tensor, _ u: Tensor, _ b: Tensor?, _ drop: RecurrentDropoutMasks) throws
-        -> (Tensor, [Tensor]) throws -> (output: Tensor, states: [Tensor])
-    {
+    override func stepCell(_ w: Tensor, _ u: Tensor, _ b: Tensor?, _ drop: RecurrentDropoutMasks) throws -> RecurrentCell {
         let units = units, resetAfter = resetAfter
         func block(_ t: Tensor, _ g: Int) throws -> Tensor {
             try t.slice([.all, .strided(from: g * units, to: (g + 1) * units, by: 1)])

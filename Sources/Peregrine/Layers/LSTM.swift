@@ -30,46 +30,13 @@ import CKernels
 /// let y = try lstm(try Tensor.ones([32, 28, 28]))   // [32, 28, 64]
 /// let outputs = try LSTM(units: 8, returnState: true)([x])   // [output, h, c]
 /// ```
-public final class LSTM: Layer, @unchecked Sendable {
-    /// Dimension of h and c.
-    public let units: Int
+public final class LSTM: RecurrentLayer, @unchecked Sendable {
     /// The cell and output activation (Keras's `activation`, tanh).
     public let activation: ActivationFunction
     /// The gate activation (Keras's `recurrent_activation`, sigmoid).
     public let recurrentActivation: ActivationFunction
-    /// Whether there is a bias.
-    public let useBias: Bool
     /// Whether the forget block of the bias starts at 1.
     public let unitForgetBias: Bool
-    /// Whether the output is every step's h rather than the last.
-    public let returnSequences: Bool
-    /// Whether the final h and c follow the output.
-    public let returnState: Bool
-    /// Whether the steps run from the last to the first.
-    public let goBackwards: Bool
-    /// How the kernel starts.
-    public let kernelInitializer: Initializer
-    /// How the recurrent kernel starts.
-    public let recurrentInitializer: Initializer
-    /// How the bias starts (before the forget ones).
-    public let biasInitializer: Initializer
-    /// Fraction of the inputs dropped while training (Keras's `dropout`).
-    public let dropout: Float
-    /// Fraction of h dropped in the recurrent product while training (`recurrent_dropout`).
-    public let recurrentDropout: Float
-    /// Whether the final states become the next call's initial states.
-    public let stateful: Bool
-    /// The seed of the layer's own dropout stream (nil: the global stream).
-    public let seed: UInt64?
-    private var seedOffset: UInt64 = 0
-    private let stateStore = RecurrentStateStore()
-
-    /// `[in, 4·units]`, after build.
-    public private(set) var kernel: Variable?
-    /// `[units, 4·units]`, after build.
-    public private(set) var recurrentKernel: Variable?
-    /// `[4·units]`, after build (nil without bias).
-    public private(set) var bias: Variable?
 
     /// Keras's `LSTM(units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
     /// unit_forget_bias=True, return_sequences=False, return_state=False, go_backwards=False,
@@ -88,22 +55,14 @@ public final class LSTM: Layer, @unchecked Sendable {
         dropout: Float = 0, recurrentDropout: Float = 0, stateful: Bool = false, seed: UInt64? = nil,
         name: String? = nil
     ) {
-        self.dropout = min(1, max(0, dropout))   // Keras clamps the rates
-        self.recurrentDropout = min(1, max(0, recurrentDropout))
-        self.stateful = stateful
-        self.seed = seed
-        self.units = units
         self.activation = activation
         self.recurrentActivation = recurrentActivation
-        self.useBias = useBias
         self.unitForgetBias = unitForgetBias
-        self.returnSequences = returnSequences
-        self.returnState = returnState
-        self.goBackwards = goBackwards
-        self.kernelInitializer = kernelInitializer
-        self.recurrentInitializer = recurrentInitializer
-        self.biasInitializer = biasInitializer
-        super.init(name: name)
+        super.init(
+            units: units, useBias: useBias, returnSequences: returnSequences, returnState: returnState,
+            goBackwards: goBackwards, kernelInitializer: kernelInitializer,
+            recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer,
+            dropout: dropout, recurrentDropout: recurrentDropout, stateful: stateful, seed: seed, name: name)
     }
 
     override public func build(inputShapes: [[Int]]) throws {
@@ -128,77 +87,26 @@ public final class LSTM: Layer, @unchecked Sendable {
         }
     }
 
-    override public func outputShapes(forInputShapes shapes: [[Int]]) throws -> [[Int]] {
-        recurrentOutputShapes(shapes, units: units, returnSequences: returnSequences, returnState: returnState, stateCount: 2)
-    }
+    /// h and c.
+    override var stateCount: Int { 2 }
 
-    override public func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
-        try call(inputs, mask: nil, training: training)
-    }
+    /// i, f, c, o.
+    override var gateCount: Int { 4 }
 
-    /// A call with Keras's time-step mask `[batch, time]` (1 = use the step, 0 = carry the state
-    /// and output over it); a nil mask is an ordinary call.
-    ///
-    /// ```swift
-    /// let lstm = LSTM(units: 8)
-    /// try lstm.buildIfNeeded(inputShapes: [[5, 3]])
-    /// let h = try lstm.call([x], mask: mask, training: false)[0]
-    /// ```
-    public func call(_ inputs: [Tensor], mask: Tensor?, training: Bool) throws -> [Tensor] {
-        guard let kernel, let recurrentKernel else {
-            throw PeregrineError.invalidArgument(operation: name, expected: "a built layer", actual: "unbuilt")
-        }
-        let x = inputs[0], w = kernel.value, u = recurrentKernel.value, b = bias?.value
-        let (batch, steps) = try recurrentInputShape(x, layer: name, features: w.shape[0])
-        try checkRecurrentMask(mask, batch: batch, steps: steps, layer: name)
-        let initial = stateful ? try stateStore.initial(batch: batch, units: units, count: 2, layer: name) : nil
-        let drop = RecurrentDropoutMasks.draw(
-            batch: batch, features: w.shape[0], units: units, gates: 4, dropout: dropout,
-            recurrentDropout: recurrentDropout, training: training, perGate: recurrentDropout > 0,
-            stream: nextStream)
-        var outputs: [Tensor]
-        if mask != nil || drop.recurrent != nil {
-            let zeros = try Tensor.zeros([batch, units])
-            let result = try runRecurrentSteps(
-                x, mask: mask, initial: initial ?? [zeros, zeros], goBackwards: goBackwards,
-                returnSequences: returnSequences, cell: try stepCell(w, u, b, drop))
-            outputs = [result.output] + result.states
-        } else {
-            // Keras's implementation 2: one input mask for every gate, in front of the kernel.
-            let xIn = try drop.input.map { try x * $0[0].expandingShape(at: 1) } ?? x
-            let layout = RecurrentOutputLayout(
-                batch: batch, steps: steps, units: units, returnSequences: returnSequences,
-                returnState: returnState || stateful, stateCount: 2)
-            // The inference kernel only without a mask or dropout (both excluded above/by training).
-            let packed = drop.input == nil && LSTM.runsInference(training: training)
-                ? try inferenceSequence(xIn, w, u, b, initialH: initial?[0], initialC: initial?[1], layout: layout)
-                : try sequence(xIn, w, u, b, initial: initial, layout: layout)
-            outputs = layout.outputs(packed, layer: name)
-        }
-        if stateful { stateStore.keep(Array(outputs[1...])) }
-        return returnState ? outputs : [outputs[0]]
-    }
-
-    /// Zeroes the carried states of a `stateful` layer (Keras's `reset_states`).
-    ///
-    /// ```swift
-    /// lstm.resetStates()
-    /// ```
-    public func resetStates() { stateStore.reset() }
-
-    /// The states a `stateful` layer carries into its next call ([h, c]), nil before the first.
-    public var states: [Tensor]? { stateStore.states }
-
-    private func nextStream(_ count: Int) -> (seed: UInt64, offset: UInt64) {
-        guard let seed else { return RandomGenerator.reserve(count) }
-        defer { seedOffset &+= UInt64(count) }
-        return (seed, seedOffset)
+    /// The training kernel, or the inference kernel (which saves nothing for backward) when no
+    /// gradient can be asked for. Calls with dropout never get here untrained: dropout only
+    /// applies while training.
+    override func fusedSequence(
+        _ x: Tensor, _ w: Tensor, _ u: Tensor, _ b: Tensor?, initial: [Tensor]?,
+        layout: RecurrentOutputLayout, training: Bool
+    ) throws -> Tensor {
+        LSTM.runsInference(training: training)
+            ? try inferenceSequence(x, w, u, b, initialH: initial?[0], initialC: initial?[1], layout: layout)
+            : try sequence(x, w, u, b, initial: initial, layout: layout)
     }
 
     /// One step as tensor operations (Keras's cell, implementation 1 when masks are per gate).
-    private func stepCell(_ w: Tensor, _ u: Tensor, _ b: Tensor?, _ drop: RecurrentDropoutMasks) throws
-        -> (Tensor, [Tensor]) throws -> (output: Tensor, states: [Tensor])
-    {
+    override func stepCell(_ w: Tensor, _ u: Tensor, _ b: Tensor?, _ drop: RecurrentDropoutMasks) throws -> RecurrentCell {
         let units = units
         func block(_ t: Tensor, _ g: Int) throws -> Tensor {
             try t.slice([.all, .strided(from: g * units, to: (g + 1) * units, by: 1)])

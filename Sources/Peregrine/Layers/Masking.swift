@@ -33,18 +33,14 @@ protocol MaskConsuming: Layer {
     func consumedOutputMask(_ mask: Tensor) -> Tensor?
 }
 
-extension LSTM { func consumedOutputMask(_ mask: Tensor) -> Tensor? { returnSequences ? mask : nil } }
-extension GRU { func consumedOutputMask(_ mask: Tensor) -> Tensor? { returnSequences ? mask : nil } }
-extension SimpleRNN { func consumedOutputMask(_ mask: Tensor) -> Tensor? { returnSequences ? mask : nil } }
+extension RecurrentLayer { func consumedOutputMask(_ mask: Tensor) -> Tensor? { returnSequences ? mask : nil } }
 extension BatchNormalization { func consumedOutputMask(_ mask: Tensor) -> Tensor? { mask } }
 
 extension Dense: MaskPassingThrough {}
 extension Dropout: MaskPassingThrough {}
 extension Activation: MaskPassingThrough {}
 extension BatchNormalization: MaskConsuming {}
-extension LSTM: MaskConsuming {}
-extension GRU: MaskConsuming {}
-extension SimpleRNN: MaskConsuming {}
+extension RecurrentLayer: MaskConsuming {}
 
 extension Embedding: MaskComputing {
     /// `[inputs != 0]` with `maskZero`, else none.

@@ -17,47 +17,14 @@ import CKernels
 /// let rnn = SimpleRNN(units: 16, returnSequences: true)
 /// let y = try rnn(try Tensor.ones([4, 10, 3]))   // [4, 10, 16]
 /// ```
-public final class SimpleRNN: Layer, @unchecked Sendable {
-    /// Dimension of h.
-    public let units: Int
+public final class SimpleRNN: RecurrentLayer, @unchecked Sendable {
     /// Applied to each step's pre-activation.
     public let activation: ActivationFunction
-    /// Whether there is a bias.
-    public let useBias: Bool
-    /// Whether the output is every step's h rather than the last.
-    public let returnSequences: Bool
-    /// Whether the final h follows the output.
-    public let returnState: Bool
-    /// Whether the steps run from the last to the first.
-    public let goBackwards: Bool
-    /// How the kernel starts.
-    public let kernelInitializer: Initializer
-    /// How the recurrent kernel starts.
-    public let recurrentInitializer: Initializer
-    /// How the bias starts.
-    public let biasInitializer: Initializer
-
-    /// Fraction of the inputs dropped while training (Keras's `dropout`).
-    public let dropout: Float
-    /// Fraction of h dropped in the recurrent product while training (`recurrent_dropout`).
-    public let recurrentDropout: Float
-    /// Whether the final state becomes the next call's initial state.
-    public let stateful: Bool
-    /// The seed of the layer's own dropout stream (nil: the global stream).
-    public let seed: UInt64?
-    private var seedOffset: UInt64 = 0
-    private let stateStore = RecurrentStateStore()
-
-    /// `[in, units]`, after build.
-    public private(set) var kernel: Variable?
-    /// `[units, units]`, after build.
-    public private(set) var recurrentKernel: Variable?
-    /// `[units]`, after build (nil without bias).
-    public private(set) var bias: Variable?
 
     /// Keras's `SimpleRNN(units, activation="tanh", use_bias=True, return_sequences=False,
     /// return_state=False, go_backwards=False, kernel_initializer="glorot_uniform",
-    /// recurrent_initializer="orthogonal", bias_initializer="zeros")`.
+    /// recurrent_initializer="orthogonal", bias_initializer="zeros", dropout=0,
+    /// recurrent_dropout=0, stateful=False, seed=None)`.
     ///
     /// ```swift
     /// let rnn = SimpleRNN(units: 8, activation: .relu)
@@ -70,20 +37,12 @@ public final class SimpleRNN: Layer, @unchecked Sendable {
         dropout: Float = 0, recurrentDropout: Float = 0, stateful: Bool = false, seed: UInt64? = nil,
         name: String? = nil
     ) {
-        self.dropout = min(1, max(0, dropout))   // Keras clamps the rates
-        self.recurrentDropout = min(1, max(0, recurrentDropout))
-        self.stateful = stateful
-        self.seed = seed
-        self.units = units
         self.activation = activation
-        self.useBias = useBias
-        self.returnSequences = returnSequences
-        self.returnState = returnState
-        self.goBackwards = goBackwards
-        self.kernelInitializer = kernelInitializer
-        self.recurrentInitializer = recurrentInitializer
-        self.biasInitializer = biasInitializer
-        super.init(name: name)
+        super.init(
+            units: units, useBias: useBias, returnSequences: returnSequences, returnState: returnState,
+            goBackwards: goBackwards, kernelInitializer: kernelInitializer,
+            recurrentInitializer: recurrentInitializer, biasInitializer: biasInitializer,
+            dropout: dropout, recurrentDropout: recurrentDropout, stateful: stateful, seed: seed, name: name)
     }
 
     override public func build(inputShapes: [[Int]]) throws {
@@ -97,71 +56,31 @@ public final class SimpleRNN: Layer, @unchecked Sendable {
         if useBias { bias = try addWeight("bias", shape: [units], initializer: biasInitializer) }
     }
 
-    override public func outputShapes(forInputShapes shapes: [[Int]]) throws -> [[Int]] {
-        recurrentOutputShapes(shapes, units: units, returnSequences: returnSequences, returnState: returnState, stateCount: 1)
-    }
+    /// One mask on the inputs and one on h, shared by the single "gate".
+    override var dropoutMasksPerGate: Bool { false }
 
-    override public func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
-        try call(inputs, mask: nil, training: training)
-    }
-
-    /// A call with Keras's time-step mask `[batch, time]` (1 = use the step, 0 = carry h and the
-    /// output over it); a nil mask is an ordinary call.
-    ///
-    /// ```swift
-    /// let h = try rnn.call([x], mask: mask, training: false)[0]
-    /// ```
-    public func call(_ inputs: [Tensor], mask: Tensor?, training: Bool) throws -> [Tensor] {
-        guard let kernel, let recurrentKernel, let act = activation.fusedKernel else {
-            throw PeregrineError.invalidArgument(operation: name, expected: "a built layer", actual: "unbuilt")
+    /// `h = activation(x·W + b + h·U)` as tensor operations, with the dropout masks applied.
+    override func stepCell(_ w: Tensor, _ u: Tensor, _ b: Tensor?, _ drop: RecurrentDropoutMasks) throws -> RecurrentCell {
+        let activation = activation
+        return { xt, states in
+            let xIn = try drop.input.map { try xt * $0[0] } ?? xt
+            let hIn = try drop.recurrent.map { try states[0] * $0[0] } ?? states[0]
+            var pre = try matmul(xIn, w)
+            if let b { pre = try pre + b }
+            let h = try activation(try pre + matmul(hIn, u))
+            return (h, [h])
         }
-        let x = inputs[0], w = kernel.value, u = recurrentKernel.value, b = bias?.value
-        let (batch, steps) = try recurrentInputShape(x, layer: name, features: w.shape[0])
-        try checkRecurrentMask(mask, batch: batch, steps: steps, layer: name)
-        let initial = stateful ? try stateStore.initial(batch: batch, units: units, count: 1, layer: name) : nil
-        let drop = RecurrentDropoutMasks.draw(
-            batch: batch, features: w.shape[0], units: units, gates: 1, dropout: dropout,
-            recurrentDropout: recurrentDropout, training: training, perGate: false, stream: nextStream)
-        var outputs: [Tensor]
-        if mask != nil || drop.recurrent != nil {
-            let activation = activation
-            let result = try runRecurrentSteps(
-                x, mask: mask, initial: try initial ?? [Tensor.zeros([batch, units])], goBackwards: goBackwards,
-                returnSequences: returnSequences
-            ) { xt, states in
-                let xIn = try drop.input.map { try xt * $0[0] } ?? xt
-                let hIn = try drop.recurrent.map { try states[0] * $0[0] } ?? states[0]
-                var pre = try matmul(xIn, w)
-                if let b { pre = try pre + b }
-                let h = try activation(try pre + matmul(hIn, u))
-                return (h, [h])
-            }
-            outputs = [result.output] + result.states
-        } else {
-            let xIn = try drop.input.map { try x * $0[0].expandingShape(at: 1) } ?? x
-            let layout = RecurrentOutputLayout(
-                batch: batch, steps: steps, units: units, returnSequences: returnSequences,
-                returnState: returnState || stateful, stateCount: 1)
-            outputs = layout.outputs(sequence(xIn, w, u, b, act: act, initial: initial, layout: layout), layer: name)
-        }
-        if stateful { stateStore.keep(Array(outputs[1...])) }
-        return returnState ? outputs : [outputs[0]]
     }
 
-    /// Zeroes the carried state of a `stateful` layer (Keras's `reset_states`).
-    ///
-    /// ```swift
-    /// layer.resetStates()
-    /// ```
-    public func resetStates() { stateStore.reset() }
-
-    /// The state a `stateful` layer carries into its next call ([h]), nil before the first.
-    public var states: [Tensor]? { stateStore.states }
-
-    private func nextStream(_ count: Int) -> (seed: UInt64, offset: UInt64) {
-        guard let seed else { return RandomGenerator.reserve(count) }
-        defer { seedOffset &+= UInt64(count) }
-        return (seed, seedOffset)
+    override func fusedSequence(
+        _ x: Tensor, _ w: Tensor, _ u: Tensor, _ b: Tensor?, initial: [Tensor]?,
+        layout: RecurrentOutputLayout, training: Bool
+    ) throws -> Tensor {
+        guard let act = activation.fusedKernel else {
+            throw PeregrineError.invalidArgument(
+                operation: name, expected: "activation tanh, sigmoid, relu or linear", actual: "\(activation)")
+        }
+        return sequence(x, w, u, b, act: act, initial: initial, layout: layout)
     }
 
     /// The whole sequence as one recorded operation (ck_simple_rnn_forward / _backward).

@@ -24,6 +24,17 @@ extension Layer {
     public func kerasConfig() throws -> JSONValue {
         var members: [(key: String, value: JSONValue)] = [("name", JSONValue(name)), ("trainable", JSONValue(trainable))]
         func put(_ key: String, _ value: JSONValue) { members.append((key, value)) }
+        /// The options SimpleRNN, LSTM and GRU share (``RecurrentLayer``).
+        func putRecurrentOptions(_ layer: RecurrentLayer) {
+            put("use_bias", JSONValue(layer.useBias))
+            put("return_sequences", JSONValue(layer.returnSequences))
+            put("return_state", JSONValue(layer.returnState))
+            put("go_backwards", JSONValue(layer.goBackwards))
+            put("dropout", JSONValue(layer.dropout))
+            put("recurrent_dropout", JSONValue(layer.recurrentDropout))
+            put("stateful", JSONValue(layer.stateful))
+            put("seed", layer.seed.map { .number(String($0)) } ?? .null)
+        }
         func pair(_ p: (Int, Int)) -> JSONValue { [JSONValue(p.0), JSONValue(p.1)] }
         switch self {
         case let layer as InputLayer:
@@ -87,40 +98,19 @@ extension Layer {
         case let layer as SimpleRNN:
             put("units", JSONValue(layer.units))
             put("activation", layer.activation.kerasConfigValue)
-            put("use_bias", JSONValue(layer.useBias))
-            put("return_sequences", JSONValue(layer.returnSequences))
-            put("return_state", JSONValue(layer.returnState))
-            put("go_backwards", JSONValue(layer.goBackwards))
-            put("dropout", JSONValue(layer.dropout))
-            put("recurrent_dropout", JSONValue(layer.recurrentDropout))
-            put("stateful", JSONValue(layer.stateful))
-            put("seed", layer.seed.map { .number(String($0)) } ?? .null)
+            putRecurrentOptions(layer)
         case let layer as LSTM:
             put("units", JSONValue(layer.units))
             put("activation", layer.activation.kerasConfigValue)
             put("recurrent_activation", layer.recurrentActivation.kerasConfigValue)
-            put("use_bias", JSONValue(layer.useBias))
             put("unit_forget_bias", JSONValue(layer.unitForgetBias))
-            put("return_sequences", JSONValue(layer.returnSequences))
-            put("return_state", JSONValue(layer.returnState))
-            put("go_backwards", JSONValue(layer.goBackwards))
-            put("dropout", JSONValue(layer.dropout))
-            put("recurrent_dropout", JSONValue(layer.recurrentDropout))
-            put("stateful", JSONValue(layer.stateful))
-            put("seed", layer.seed.map { .number(String($0)) } ?? .null)
+            putRecurrentOptions(layer)
         case let layer as GRU:
             put("units", JSONValue(layer.units))
             put("activation", layer.activation.kerasConfigValue)
             put("recurrent_activation", layer.recurrentActivation.kerasConfigValue)
-            put("use_bias", JSONValue(layer.useBias))
-            put("return_sequences", JSONValue(layer.returnSequences))
-            put("return_state", JSONValue(layer.returnState))
-            put("go_backwards", JSONValue(layer.goBackwards))
             put("reset_after", JSONValue(layer.resetAfter))
-            put("dropout", JSONValue(layer.dropout))
-            put("recurrent_dropout", JSONValue(layer.recurrentDropout))
-            put("stateful", JSONValue(layer.stateful))
-            put("seed", layer.seed.map { .number(String($0)) } ?? .null)
+            putRecurrentOptions(layer)
         default:
             throw PeregrineError.invalidArgument(
                 operation: "kerasConfig of \(name)",
