@@ -9,7 +9,8 @@
  * and compiled three times (generic, AVX2, AVX-512), like optimizer.c. Plain arithmetic,
  * comparisons and selects auto-vectorise; the transcendentals cannot (a libm call stops the
  * vectoriser), so they run as separate in-place passes over a small stack buffer — exp, log,
- * tanh, sigmoid from vmath.h on the vector paths, libm on the generic one. A function is then
+ * tanh, sigmoid from vmath.h on the vector paths, libm on the generic one
+ * (transcendental_passes.c, shared with activation_extra.c). A function is then
  * "fill the buffer with a plain loop, transform it, combine with a plain loop", and the buffer
  * stays in L1.
  *
@@ -43,6 +44,7 @@
  * reference below.
  */
 #include "internal.h"
+#include "transcendental_passes.h"
 #include "vmath.h"
 
 #include <math.h>
@@ -60,54 +62,15 @@
 #define GELU_CUBIC 0.044715f
 #define INV_SQRT_2PI 0.3989422804014327f
 
-/* ------------------------------------------------------------------------------------------ */
-/* In-place transcendental passes over a buffer whose length is a multiple of 16                */
-/* ------------------------------------------------------------------------------------------ */
-
-typedef void (*block_fn)(int64_t n, float *t);
-
-static void exp_block_generic(int64_t n, float *t) { for (int64_t i = 0; i < n; i++) t[i] = expf(t[i]); }
-static void log_block_generic(int64_t n, float *t) { for (int64_t i = 0; i < n; i++) t[i] = logf(t[i]); }
-static void tanh_block_generic(int64_t n, float *t) { for (int64_t i = 0; i < n; i++) t[i] = tanhf(t[i]); }
-static void sigmoid_block_generic(int64_t n, float *t) {
-    for (int64_t i = 0; i < n; i++) t[i] = ck_sigmoid_scalar(t[i]);
-}
-
-#ifdef CK_HAVE_X86
-#define VEC_BLOCK(name, attr, vtype, width, load, store, fn)                                      \
-    attr static void name(int64_t n, float *t) {                                                 \
-        for (int64_t i = 0; i < n; i += width) store(t + i, fn(load(t + i)));                    \
-    }
-VEC_BLOCK(exp_block_avx512, CK_TARGET_AVX512, __m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, ck_exp_avx512)
-VEC_BLOCK(log_block_avx512, CK_TARGET_AVX512, __m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, ck_log_avx512)
-VEC_BLOCK(tanh_block_avx512, CK_TARGET_AVX512, __m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, ck_tanh_avx512)
-VEC_BLOCK(sigmoid_block_avx512, CK_TARGET_AVX512, __m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, ck_sigmoid_avx512)
-VEC_BLOCK(exp_block_avx2, CK_TARGET_AVX2, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, ck_exp_avx2)
-VEC_BLOCK(log_block_avx2, CK_TARGET_AVX2, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, ck_log_avx2)
-VEC_BLOCK(tanh_block_avx2, CK_TARGET_AVX2, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, ck_tanh_avx2)
-VEC_BLOCK(sigmoid_block_avx2, CK_TARGET_AVX2, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, ck_sigmoid_avx2)
-#endif
-
-/* The transcendental passes of one ISA path. */
-typedef struct {
-    block_fn exp, log, tanh, sigmoid;
-} prims;
-
-/* Zero the buffer's tail up to the next multiple of 16, so the vector passes read defined data. */
-INLINE int64_t pad16(int64_t len, float *t) {
-    int64_t padded = (len + 15) & ~(int64_t)15;
-    for (int64_t i = len; i < padded; i++) t[i] = 0.0f;
-    return padded;
-}
 
 /* out = erf(a) for len elements; t is scratch. */
 INLINE void erf_block(int64_t len, const float *restrict a, float *restrict out, float *restrict t,
-                      const prims *p) {
+                      const ck_transcendental_passes *p) {
     for (int64_t i = 0; i < len; i++) {
         float ax = fminf(fabsf(a[i]), 4.0f);
         t[i] = -(ax * ax);
     }
-    p->exp(pad16(len, t), t);
+    p->exp(ck_pad16(len, t), t);
     for (int64_t i = 0; i < len; i++) {
         float ax = fminf(fabsf(a[i]), 4.0f);
         float z = ax * ax;
@@ -140,11 +103,11 @@ INLINE void erf_block(int64_t len, const float *restrict a, float *restrict out,
 
 /* out = softplus(x) = max(x, 0) + log1p(e^{−|x|}); u and w are scratch. */
 INLINE void softplus_block(int64_t len, const float *restrict x, float *restrict out,
-                           float *restrict u, float *restrict w, const prims *p) {
+                           float *restrict u, float *restrict w, const ck_transcendental_passes *p) {
     for (int64_t i = 0; i < len; i++) u[i] = -fabsf(x[i]);
-    p->exp(pad16(len, u), u); /* u = e^{−|x|} in (0, 1] */
+    p->exp(ck_pad16(len, u), u); /* u = e^{−|x|} in (0, 1] */
     for (int64_t i = 0; i < len; i++) w[i] = 1.0f + u[i];
-    p->log(pad16(len, w), w);
+    p->log(ck_pad16(len, w), w);
     for (int64_t i = 0; i < len; i++) {
         float d = (1.0f + u[i]) - 1.0f;
         float log1p_u = d == 0.0f ? u[i] : w[i] * (u[i] / d);
@@ -162,12 +125,12 @@ typedef struct {
 /* y[0, len) = f(x[0, len)). */
 INLINE void forward_block(ck_act_fn fn, float alpha, int64_t len, const float *restrict x,
                           float *restrict y, float *restrict t1, float *restrict t2,
-                          float *restrict t3, const prims *p) {
+                          float *restrict t3, const ck_transcendental_passes *p) {
     switch (fn) {
     case CK_ACT_FN_ELU:
     case CK_ACT_FN_SELU: {
         for (int64_t i = 0; i < len; i++) t1[i] = x[i] > 0.0f ? 0.0f : x[i]; /* NaN stays NaN */
-        p->exp(pad16(len, t1), t1);
+        p->exp(ck_pad16(len, t1), t1);
         if (fn == CK_ACT_FN_ELU) {
             for (int64_t i = 0; i < len; i++) y[i] = x[i] > 0.0f ? x[i] : alpha * (t1[i] - 1.0f);
         } else {
@@ -187,12 +150,12 @@ INLINE void forward_block(ck_act_fn fn, float alpha, int64_t len, const float *r
     case CK_ACT_FN_GELU_TANH:
         for (int64_t i = 0; i < len; i++)
             t1[i] = GELU_SQRT_2_OVER_PI * (x[i] + GELU_CUBIC * (x[i] * x[i] * x[i]));
-        p->tanh(pad16(len, t1), t1);
+        p->tanh(ck_pad16(len, t1), t1);
         for (int64_t i = 0; i < len; i++) y[i] = (0.5f * x[i]) * (1.0f + t1[i]);
         break;
     case CK_ACT_FN_SWISH:
         for (int64_t i = 0; i < len; i++) t1[i] = x[i];
-        p->sigmoid(pad16(len, t1), t1);
+        p->sigmoid(ck_pad16(len, t1), t1);
         for (int64_t i = 0; i < len; i++) y[i] = x[i] * t1[i];
         break;
     case CK_ACT_FN_SOFTPLUS:
@@ -214,12 +177,12 @@ INLINE void forward_block(ck_act_fn fn, float alpha, int64_t len, const float *r
         break;
     case CK_ACT_FN_EXPONENTIAL:
         for (int64_t i = 0; i < len; i++) t1[i] = x[i];
-        p->exp(pad16(len, t1), t1);
+        p->exp(ck_pad16(len, t1), t1);
         for (int64_t i = 0; i < len; i++) y[i] = t1[i];
         break;
     case CK_ACT_FN_MISH:
         softplus_block(len, x, t1, t2, t3, p);
-        p->tanh(pad16(len, t1), t1);
+        p->tanh(ck_pad16(len, t1), t1);
         for (int64_t i = 0; i < len; i++) y[i] = x[i] * t1[i];
         break;
     }
@@ -229,7 +192,7 @@ INLINE void forward_block(ck_act_fn fn, float alpha, int64_t len, const float *r
 INLINE void backward_block(ck_act_fn fn, float alpha, int64_t len, const float *restrict x,
                            const float *restrict y, const float *restrict dy, float *restrict dx,
                            float *restrict t1, float *restrict t2, float *restrict t3,
-                           const prims *p) {
+                           const ck_transcendental_passes *p) {
     switch (fn) {
     case CK_ACT_FN_ELU:
         for (int64_t i = 0; i < len; i++) dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * (y[i] + alpha);
@@ -245,14 +208,14 @@ INLINE void backward_block(ck_act_fn fn, float alpha, int64_t len, const float *
         for (int64_t i = 0; i < len; i++) t1[i] = x[i] / 1.4142135623730951f;
         erf_block(len, t1, t2, t3, p);
         for (int64_t i = 0; i < len; i++) t1[i] = -(t1[i] * t1[i]);
-        p->exp(pad16(len, t1), t1); /* e^{−x²/2} */
+        p->exp(ck_pad16(len, t1), t1); /* e^{−x²/2} */
         for (int64_t i = 0; i < len; i++)
             dx[i] = dy[i] * (0.5f * (1.0f + t2[i]) + x[i] * (INV_SQRT_2PI * t1[i]));
         break;
     case CK_ACT_FN_GELU_TANH:
         for (int64_t i = 0; i < len; i++)
             t1[i] = GELU_SQRT_2_OVER_PI * (x[i] + GELU_CUBIC * (x[i] * x[i] * x[i]));
-        p->tanh(pad16(len, t1), t1);
+        p->tanh(ck_pad16(len, t1), t1);
         for (int64_t i = 0; i < len; i++) {
             float t = t1[i];
             float inner = GELU_SQRT_2_OVER_PI * (1.0f + 3.0f * GELU_CUBIC * (x[i] * x[i]));
@@ -261,12 +224,12 @@ INLINE void backward_block(ck_act_fn fn, float alpha, int64_t len, const float *
         break;
     case CK_ACT_FN_SWISH:
         for (int64_t i = 0; i < len; i++) t1[i] = x[i];
-        p->sigmoid(pad16(len, t1), t1);
+        p->sigmoid(ck_pad16(len, t1), t1);
         for (int64_t i = 0; i < len; i++) dx[i] = dy[i] * (t1[i] * (1.0f + x[i] * (1.0f - t1[i])));
         break;
     case CK_ACT_FN_SOFTPLUS:
         for (int64_t i = 0; i < len; i++) t1[i] = x[i];
-        p->sigmoid(pad16(len, t1), t1);
+        p->sigmoid(ck_pad16(len, t1), t1);
         for (int64_t i = 0; i < len; i++) dx[i] = dy[i] * t1[i];
         break;
     case CK_ACT_FN_SOFTSIGN:
@@ -295,9 +258,9 @@ INLINE void backward_block(ck_act_fn fn, float alpha, int64_t len, const float *
         break;
     case CK_ACT_FN_MISH:
         softplus_block(len, x, t1, t2, t3, p);
-        p->tanh(pad16(len, t1), t1);
+        p->tanh(ck_pad16(len, t1), t1);
         for (int64_t i = 0; i < len; i++) t2[i] = x[i];
-        p->sigmoid(pad16(len, t2), t2);
+        p->sigmoid(ck_pad16(len, t2), t2);
         for (int64_t i = 0; i < len; i++) {
             float t = t1[i];
             dx[i] = dy[i] * (t + x[i] * ((1.0f - t * t) * t2[i]));
@@ -307,13 +270,13 @@ INLINE void backward_block(ck_act_fn fn, float alpha, int64_t len, const float *
 }
 
 /* One thread's range, in blocks of BLOCK elements with three scratch buffers (12 KiB). */
-INLINE void forward_range(const act_job *j, int64_t begin, int64_t end, const prims *p) {
+INLINE void forward_range(const act_job *j, int64_t begin, int64_t end, const ck_transcendental_passes *p) {
     float t1[BLOCK], t2[BLOCK], t3[BLOCK];
     for (int64_t b = begin; b < end; b += BLOCK)
         forward_block(j->fn, j->alpha, CK_MIN(BLOCK, end - b), j->x + b, j->out + b, t1, t2, t3, p);
 }
 
-INLINE void backward_range(const act_job *j, int64_t begin, int64_t end, const prims *p) {
+INLINE void backward_range(const act_job *j, int64_t begin, int64_t end, const ck_transcendental_passes *p) {
     float t1[BLOCK], t2[BLOCK], t3[BLOCK];
     for (int64_t b = begin; b < end; b += BLOCK) {
         int64_t len = CK_MIN(BLOCK, end - b);
@@ -322,30 +285,23 @@ INLINE void backward_range(const act_job *j, int64_t begin, int64_t end, const p
     }
 }
 
-INLINE void erf_range(const act_job *j, int64_t begin, int64_t end, const prims *p) {
+INLINE void erf_range(const act_job *j, int64_t begin, int64_t end, const ck_transcendental_passes *p) {
     float t[BLOCK];
     for (int64_t b = begin; b < end; b += BLOCK)
         erf_block(CK_MIN(BLOCK, end - b), j->x + b, j->out + b, t, p);
 }
 
-static const prims generic_prims = {exp_block_generic, log_block_generic, tanh_block_generic,
-                                    sigmoid_block_generic};
-
-static void forward_generic(const act_job *j, int64_t b, int64_t e) { forward_range(j, b, e, &generic_prims); }
-static void backward_generic(const act_job *j, int64_t b, int64_t e) { backward_range(j, b, e, &generic_prims); }
-static void erf_generic(const act_job *j, int64_t b, int64_t e) { erf_range(j, b, e, &generic_prims); }
+static void forward_generic(const act_job *j, int64_t b, int64_t e) { forward_range(j, b, e, &ck_passes_generic); }
+static void backward_generic(const act_job *j, int64_t b, int64_t e) { backward_range(j, b, e, &ck_passes_generic); }
+static void erf_generic(const act_job *j, int64_t b, int64_t e) { erf_range(j, b, e, &ck_passes_generic); }
 
 #ifdef CK_HAVE_X86
-static const prims avx2_prims = {exp_block_avx2, log_block_avx2, tanh_block_avx2, sigmoid_block_avx2};
-static const prims avx512_prims = {exp_block_avx512, log_block_avx512, tanh_block_avx512,
-                                   sigmoid_block_avx512};
-
-CK_TARGET_AVX2 static void forward_avx2(const act_job *j, int64_t b, int64_t e) { forward_range(j, b, e, &avx2_prims); }
-CK_TARGET_AVX2 static void backward_avx2(const act_job *j, int64_t b, int64_t e) { backward_range(j, b, e, &avx2_prims); }
-CK_TARGET_AVX2 static void erf_avx2(const act_job *j, int64_t b, int64_t e) { erf_range(j, b, e, &avx2_prims); }
-CK_TARGET_AVX512 static void forward_avx512(const act_job *j, int64_t b, int64_t e) { forward_range(j, b, e, &avx512_prims); }
-CK_TARGET_AVX512 static void backward_avx512(const act_job *j, int64_t b, int64_t e) { backward_range(j, b, e, &avx512_prims); }
-CK_TARGET_AVX512 static void erf_avx512(const act_job *j, int64_t b, int64_t e) { erf_range(j, b, e, &avx512_prims); }
+CK_TARGET_AVX2 static void forward_avx2(const act_job *j, int64_t b, int64_t e) { forward_range(j, b, e, &ck_passes_avx2); }
+CK_TARGET_AVX2 static void backward_avx2(const act_job *j, int64_t b, int64_t e) { backward_range(j, b, e, &ck_passes_avx2); }
+CK_TARGET_AVX2 static void erf_avx2(const act_job *j, int64_t b, int64_t e) { erf_range(j, b, e, &ck_passes_avx2); }
+CK_TARGET_AVX512 static void forward_avx512(const act_job *j, int64_t b, int64_t e) { forward_range(j, b, e, &ck_passes_avx512); }
+CK_TARGET_AVX512 static void backward_avx512(const act_job *j, int64_t b, int64_t e) { backward_range(j, b, e, &ck_passes_avx512); }
+CK_TARGET_AVX512 static void erf_avx512(const act_job *j, int64_t b, int64_t e) { erf_range(j, b, e, &ck_passes_avx512); }
 #define DISPATCH(name, j, b, e)                                                                   \
     switch (ck_isa_active()) {                                                                   \
     case CK_ISA_AVX512: name##_avx512(j, b, e); break;                                           \

@@ -33,6 +33,7 @@
  * a sort per row (rows split between threads), the same code on every ISA.
  */
 #include "internal.h"
+#include "transcendental_passes.h"
 #include "vmath.h"
 
 #include <math.h>
@@ -45,51 +46,14 @@
 #define BLOCK 256
 #define ACT_MIN_CHUNK 4096
 
-/* ------------------------------------------------------------------------------------------ */
-/* In-place transcendental passes (as activation.c)                                             */
-/* ------------------------------------------------------------------------------------------ */
-
-typedef void (*block_fn)(int64_t n, float *t);
-
-static void exp_block_generic(int64_t n, float *t) { for (int64_t i = 0; i < n; i++) t[i] = expf(t[i]); }
-static void log_block_generic(int64_t n, float *t) { for (int64_t i = 0; i < n; i++) t[i] = logf(t[i]); }
-static void tanh_block_generic(int64_t n, float *t) { for (int64_t i = 0; i < n; i++) t[i] = tanhf(t[i]); }
-static void sigmoid_block_generic(int64_t n, float *t) {
-    for (int64_t i = 0; i < n; i++) t[i] = ck_sigmoid_scalar(t[i]);
-}
-
-#ifdef CK_HAVE_X86
-#define VEC_BLOCK(name, attr, width, load, store, fn)                                             \
-    attr static void name(int64_t n, float *t) {                                                 \
-        for (int64_t i = 0; i < n; i += width) store(t + i, fn(load(t + i)));                    \
-    }
-VEC_BLOCK(exp_block_avx512, CK_TARGET_AVX512, 16, _mm512_loadu_ps, _mm512_storeu_ps, ck_exp_avx512)
-VEC_BLOCK(log_block_avx512, CK_TARGET_AVX512, 16, _mm512_loadu_ps, _mm512_storeu_ps, ck_log_avx512)
-VEC_BLOCK(tanh_block_avx512, CK_TARGET_AVX512, 16, _mm512_loadu_ps, _mm512_storeu_ps, ck_tanh_avx512)
-VEC_BLOCK(sigmoid_block_avx512, CK_TARGET_AVX512, 16, _mm512_loadu_ps, _mm512_storeu_ps, ck_sigmoid_avx512)
-VEC_BLOCK(exp_block_avx2, CK_TARGET_AVX2, 8, _mm256_loadu_ps, _mm256_storeu_ps, ck_exp_avx2)
-VEC_BLOCK(log_block_avx2, CK_TARGET_AVX2, 8, _mm256_loadu_ps, _mm256_storeu_ps, ck_log_avx2)
-VEC_BLOCK(tanh_block_avx2, CK_TARGET_AVX2, 8, _mm256_loadu_ps, _mm256_storeu_ps, ck_tanh_avx2)
-VEC_BLOCK(sigmoid_block_avx2, CK_TARGET_AVX2, 8, _mm256_loadu_ps, _mm256_storeu_ps, ck_sigmoid_avx2)
-#endif
-
-typedef struct {
-    block_fn exp, log, tanh, sigmoid;
-} prims;
-
-INLINE int64_t pad16(int64_t len, float *t) {
-    int64_t padded = (len + 15) & ~(int64_t)15;
-    for (int64_t i = len; i < padded; i++) t[i] = 0.0f;
-    return padded;
-}
 
 /* out = log_sigmoid(x) = −(max(−x, 0) + log1p(e^{−|x|})); u, w scratch (softplus as activation.c). */
 INLINE void log_sigmoid_block(int64_t len, const float *restrict x, float *restrict out,
-                              float *restrict u, float *restrict w, const prims *p) {
+                              float *restrict u, float *restrict w, const ck_transcendental_passes *p) {
     for (int64_t i = 0; i < len; i++) u[i] = -fabsf(x[i]);
-    p->exp(pad16(len, u), u);
+    p->exp(ck_pad16(len, u), u);
     for (int64_t i = 0; i < len; i++) w[i] = 1.0f + u[i];
-    p->log(pad16(len, w), w);
+    p->log(ck_pad16(len, w), w);
     for (int64_t i = 0; i < len; i++) {
         float d = (1.0f + u[i]) - 1.0f;
         float log1p_u = d == 0.0f ? u[i] : w[i] * (u[i] / d);
@@ -107,11 +71,11 @@ typedef struct {
 
 INLINE void forward_block(ck_act2_fn fn, float a, float bv, int64_t len, const float *restrict x,
                           float *restrict y, float *restrict t1, float *restrict t2,
-                          const prims *p) {
+                          const ck_transcendental_passes *p) {
     switch (fn) {
     case CK_ACT2_CELU:
         for (int64_t i = 0; i < len; i++) t1[i] = (x[i] < 0.0f ? x[i] : 0.0f) / a;
-        p->exp(pad16(len, t1), t1);
+        p->exp(ck_pad16(len, t1), t1);
         for (int64_t i = 0; i < len; i++)
             y[i] = (x[i] > 0.0f ? x[i] : 0.0f) + a * (t1[i] - 1.0f);
         break;
@@ -127,7 +91,7 @@ INLINE void forward_block(ck_act2_fn fn, float a, float bv, int64_t len, const f
         break;
     case CK_ACT2_TANH_SHRINK:
         for (int64_t i = 0; i < len; i++) t1[i] = x[i];
-        p->tanh(pad16(len, t1), t1);
+        p->tanh(ck_pad16(len, t1), t1);
         for (int64_t i = 0; i < len; i++) y[i] = x[i] - t1[i];
         break;
     case CK_ACT2_LOG_SIGMOID:
@@ -154,11 +118,11 @@ INLINE void forward_block(ck_act2_fn fn, float a, float bv, int64_t len, const f
 
 INLINE void backward_block(ck_act2_fn fn, float a, int64_t len, const float *restrict x,
                            const float *restrict dy, float *restrict dx, float *restrict t1,
-                           const prims *p) {
+                           const ck_transcendental_passes *p) {
     switch (fn) {
     case CK_ACT2_CELU:
         for (int64_t i = 0; i < len; i++) t1[i] = (x[i] < 0.0f ? x[i] : 0.0f) / a;
-        p->exp(pad16(len, t1), t1);
+        p->exp(ck_pad16(len, t1), t1);
         for (int64_t i = 0; i < len; i++) {
             float pos = x[i] >= 0.0f ? dy[i] : 0.0f;
             float neg = x[i] <= 0.0f ? dy[i] * t1[i] : 0.0f;
@@ -174,12 +138,12 @@ INLINE void backward_block(ck_act2_fn fn, float a, int64_t len, const float *res
         break;
     case CK_ACT2_TANH_SHRINK:
         for (int64_t i = 0; i < len; i++) t1[i] = x[i];
-        p->tanh(pad16(len, t1), t1);
+        p->tanh(ck_pad16(len, t1), t1);
         for (int64_t i = 0; i < len; i++) dx[i] = dy[i] + (-dy[i]) * (1.0f - t1[i] * t1[i]);
         break;
     case CK_ACT2_LOG_SIGMOID:
         for (int64_t i = 0; i < len; i++) t1[i] = -x[i];
-        p->sigmoid(pad16(len, t1), t1);
+        p->sigmoid(ck_pad16(len, t1), t1);
         for (int64_t i = 0; i < len; i++) dx[i] = dy[i] * t1[i];
         break;
     case CK_ACT2_SPARSE_PLUS:
@@ -201,13 +165,13 @@ INLINE void backward_block(ck_act2_fn fn, float a, int64_t len, const float *res
     }
 }
 
-INLINE void forward_range(const act2_job *j, int64_t begin, int64_t end, const prims *p) {
+INLINE void forward_range(const act2_job *j, int64_t begin, int64_t end, const ck_transcendental_passes *p) {
     float t1[BLOCK], t2[BLOCK];
     for (int64_t b = begin; b < end; b += BLOCK)
         forward_block(j->fn, j->a, j->b, CK_MIN(BLOCK, end - b), j->x + b, j->out + b, t1, t2, p);
 }
 
-INLINE void backward_range(const act2_job *j, int64_t begin, int64_t end, const prims *p) {
+INLINE void backward_range(const act2_job *j, int64_t begin, int64_t end, const ck_transcendental_passes *p) {
     float t1[BLOCK];
     for (int64_t b = begin; b < end; b += BLOCK)
         backward_block(j->fn, j->a, CK_MIN(BLOCK, end - b), j->x + b, j->dy + b, j->out + b, t1, p);
@@ -220,7 +184,7 @@ typedef struct {
     float *out;
 } glu_job;
 
-INLINE void glu_forward_rows(const glu_job *j, int64_t r0, int64_t r1, const prims *p) {
+INLINE void glu_forward_rows(const glu_job *j, int64_t r0, int64_t r1, const ck_transcendental_passes *p) {
     float s[BLOCK];
     int64_t h = j->half;
     for (int64_t r = r0; r < r1; r++) {
@@ -229,13 +193,13 @@ INLINE void glu_forward_rows(const glu_job *j, int64_t r0, int64_t r1, const pri
         for (int64_t c = 0; c < h; c += BLOCK) {
             int64_t len = CK_MIN(BLOCK, h - c);
             for (int64_t i = 0; i < len; i++) s[i] = bb[c + i];
-            p->sigmoid(pad16(len, s), s);
+            p->sigmoid(ck_pad16(len, s), s);
             for (int64_t i = 0; i < len; i++) y[c + i] = a[c + i] * s[i];
         }
     }
 }
 
-INLINE void glu_backward_rows(const glu_job *j, int64_t r0, int64_t r1, const prims *p) {
+INLINE void glu_backward_rows(const glu_job *j, int64_t r0, int64_t r1, const ck_transcendental_passes *p) {
     float s[BLOCK];
     int64_t h = j->half;
     for (int64_t r = r0; r < r1; r++) {
@@ -244,7 +208,7 @@ INLINE void glu_backward_rows(const glu_job *j, int64_t r0, int64_t r1, const pr
         for (int64_t c = 0; c < h; c += BLOCK) {
             int64_t len = CK_MIN(BLOCK, h - c);
             for (int64_t i = 0; i < len; i++) s[i] = bb[c + i];
-            p->sigmoid(pad16(len, s), s);
+            p->sigmoid(ck_pad16(len, s), s);
             for (int64_t i = 0; i < len; i++) {
                 da[c + i] = g[c + i] * s[i];
                 db[c + i] = (g[c + i] * a[c + i]) * (s[i] * (1.0f - s[i]));
@@ -253,27 +217,20 @@ INLINE void glu_backward_rows(const glu_job *j, int64_t r0, int64_t r1, const pr
     }
 }
 
-static const prims generic_prims = {exp_block_generic, log_block_generic, tanh_block_generic,
-                                    sigmoid_block_generic};
-
-static void forward_generic(const act2_job *j, int64_t b, int64_t e) { forward_range(j, b, e, &generic_prims); }
-static void backward_generic(const act2_job *j, int64_t b, int64_t e) { backward_range(j, b, e, &generic_prims); }
-static void gluf_generic(const glu_job *j, int64_t b, int64_t e) { glu_forward_rows(j, b, e, &generic_prims); }
-static void glub_generic(const glu_job *j, int64_t b, int64_t e) { glu_backward_rows(j, b, e, &generic_prims); }
+static void forward_generic(const act2_job *j, int64_t b, int64_t e) { forward_range(j, b, e, &ck_passes_generic); }
+static void backward_generic(const act2_job *j, int64_t b, int64_t e) { backward_range(j, b, e, &ck_passes_generic); }
+static void gluf_generic(const glu_job *j, int64_t b, int64_t e) { glu_forward_rows(j, b, e, &ck_passes_generic); }
+static void glub_generic(const glu_job *j, int64_t b, int64_t e) { glu_backward_rows(j, b, e, &ck_passes_generic); }
 
 #ifdef CK_HAVE_X86
-static const prims avx2_prims = {exp_block_avx2, log_block_avx2, tanh_block_avx2, sigmoid_block_avx2};
-static const prims avx512_prims = {exp_block_avx512, log_block_avx512, tanh_block_avx512,
-                                   sigmoid_block_avx512};
-
-CK_TARGET_AVX2 static void forward_avx2(const act2_job *j, int64_t b, int64_t e) { forward_range(j, b, e, &avx2_prims); }
-CK_TARGET_AVX2 static void backward_avx2(const act2_job *j, int64_t b, int64_t e) { backward_range(j, b, e, &avx2_prims); }
-CK_TARGET_AVX2 static void gluf_avx2(const glu_job *j, int64_t b, int64_t e) { glu_forward_rows(j, b, e, &avx2_prims); }
-CK_TARGET_AVX2 static void glub_avx2(const glu_job *j, int64_t b, int64_t e) { glu_backward_rows(j, b, e, &avx2_prims); }
-CK_TARGET_AVX512 static void forward_avx512(const act2_job *j, int64_t b, int64_t e) { forward_range(j, b, e, &avx512_prims); }
-CK_TARGET_AVX512 static void backward_avx512(const act2_job *j, int64_t b, int64_t e) { backward_range(j, b, e, &avx512_prims); }
-CK_TARGET_AVX512 static void gluf_avx512(const glu_job *j, int64_t b, int64_t e) { glu_forward_rows(j, b, e, &avx512_prims); }
-CK_TARGET_AVX512 static void glub_avx512(const glu_job *j, int64_t b, int64_t e) { glu_backward_rows(j, b, e, &avx512_prims); }
+CK_TARGET_AVX2 static void forward_avx2(const act2_job *j, int64_t b, int64_t e) { forward_range(j, b, e, &ck_passes_avx2); }
+CK_TARGET_AVX2 static void backward_avx2(const act2_job *j, int64_t b, int64_t e) { backward_range(j, b, e, &ck_passes_avx2); }
+CK_TARGET_AVX2 static void gluf_avx2(const glu_job *j, int64_t b, int64_t e) { glu_forward_rows(j, b, e, &ck_passes_avx2); }
+CK_TARGET_AVX2 static void glub_avx2(const glu_job *j, int64_t b, int64_t e) { glu_backward_rows(j, b, e, &ck_passes_avx2); }
+CK_TARGET_AVX512 static void forward_avx512(const act2_job *j, int64_t b, int64_t e) { forward_range(j, b, e, &ck_passes_avx512); }
+CK_TARGET_AVX512 static void backward_avx512(const act2_job *j, int64_t b, int64_t e) { backward_range(j, b, e, &ck_passes_avx512); }
+CK_TARGET_AVX512 static void gluf_avx512(const glu_job *j, int64_t b, int64_t e) { glu_forward_rows(j, b, e, &ck_passes_avx512); }
+CK_TARGET_AVX512 static void glub_avx512(const glu_job *j, int64_t b, int64_t e) { glu_backward_rows(j, b, e, &ck_passes_avx512); }
 #define DISPATCH(name, type, ctx, b, e)                                                           \
     switch (ck_isa_active()) {                                                                   \
     case CK_ISA_AVX512: name##_avx512((const type *)ctx, b, e); break;                           \
