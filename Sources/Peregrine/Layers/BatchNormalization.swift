@@ -102,6 +102,23 @@ public final class BatchNormalization: Layer, @unchecked Sendable {
     /// let y = try bn.call([x], mask: mask, training: true)[0]
     /// ```
     public func call(_ inputs: [Tensor], mask: Tensor?, training: Bool) throws -> [Tensor] {
+        try call(inputs, mask: mask, training: training, fusedReLU: false)
+    }
+
+    /// This layer followed by a ReLU, as one pass and one tape node: the kernels apply max(y, 0)
+    /// in their store and mask the gradient by the output (``Sequential`` uses it for a
+    /// BatchNormalization → Activation(.relu) pair; it saves a read and a write of the tensor
+    /// each way).
+    ///
+    /// ```swift
+    /// let y = try bn.callFusingReLU(x, training: true)   // == relu(bn(x, training: true))
+    /// ```
+    func callFusingReLU(_ x: Tensor, training: Bool) throws -> Tensor {
+        try buildIfNeeded(inputShapes: [Array(x.shape.dropFirst())])
+        return try call([x], mask: nil, training: training, fusedReLU: true)[0]
+    }
+
+    private func call(_ inputs: [Tensor], mask: Tensor?, training: Bool, fusedReLU: Bool) throws -> [Tensor] {
         let x = inputs[0]
         guard let movingMean, let movingVariance else {
             throw PeregrineError.invalidArgument(operation: name, expected: "a built layer", actual: "unbuilt")
@@ -119,7 +136,8 @@ public final class BatchNormalization: Layer, @unchecked Sendable {
         if training && trainable {
             let (y, mean, variance) = try mask.map {
                 try BatchNormalization.normalizeWithMaskedStatistics(x, mask: $0, gamma: g, beta: b, epsilon: epsilon)
-            } ?? BatchNormalization.normalizeWithBatchStatistics(x, gamma: g, beta: b, epsilon: epsilon, name: name)
+            } ?? BatchNormalization.normalizeWithBatchStatistics(
+                x, gamma: g, beta: b, epsilon: epsilon, relu: fusedReLU, name: name)
             // Keras computes 1 − momentum in double from the decimal it was given, then rounds it
             // to float: the shortest decimal of the Float recovers that decimal (0.99, not
             // 0.9900000095…).
@@ -135,12 +153,13 @@ public final class BatchNormalization: Layer, @unchecked Sendable {
         }
         return [BatchNormalization.normalize(
             x, gamma: g, beta: b, mean: movingMean.value, variance: movingVariance.value,
-            epsilon: epsilon, name: name)]
+            epsilon: epsilon, relu: fusedReLU, name: name)]
     }
 
-    /// Training mode as one recorded operation; also returns the batch mean and variance.
+    /// Training mode as one recorded operation (with `relu`, followed by max(·, 0)); also
+    /// returns the batch mean and variance.
     static func normalizeWithBatchStatistics(
-        _ x: Tensor, gamma: Tensor?, beta: Tensor?, epsilon: Float, name: String
+        _ x: Tensor, gamma: Tensor?, beta: Tensor?, epsilon: Float, relu: Bool = false, name: String
     ) -> (Tensor, mean: Tensor, variance: Tensor) {
         let features = x.shape.last!
         let rows = x.scalarCount / Swift.max(features, 1)
@@ -149,10 +168,11 @@ public final class BatchNormalization: Layer, @unchecked Sendable {
         let variance = Tensor(uninitializedShape: [features])
         ck_batchnorm_forward_training(
             Int64(rows), Int64(features), x.pointer, gamma.map { UnsafePointer($0.pointer) },
-            beta.map { UnsafePointer($0.pointer) }, epsilon, 0, y.pointer, mean.pointer, variance.pointer)
+            beta.map { UnsafePointer($0.pointer) }, epsilon, relu ? 1 : 0, y.pointer, mean.pointer,
+            variance.pointer)
         let recorded = record(
             y, x: x, gamma: gamma, beta: beta, mean: mean, variance: variance, epsilon: epsilon,
-            training: true, name: name)
+            training: true, relu: relu, name: name)
         return (recorded, mean, variance)
     }
 
@@ -178,26 +198,29 @@ public final class BatchNormalization: Layer, @unchecked Sendable {
         return (y, mean, variance)
     }
 
-    /// Inference mode (given statistics, treated as constants) as one recorded operation.
+    /// Inference mode (given statistics, treated as constants) as one recorded operation (with
+    /// `relu`, followed by max(·, 0)).
     static func normalize(
         _ x: Tensor, gamma: Tensor?, beta: Tensor?, mean: Tensor, variance: Tensor, epsilon: Float,
-        name: String
+        relu: Bool = false, name: String
     ) -> Tensor {
         let features = x.shape.last!
         let rows = x.scalarCount / Swift.max(features, 1)
         let y = Tensor(uninitializedShape: x.shape)
         ck_batchnorm_forward_inference(
             Int64(rows), Int64(features), x.pointer, gamma.map { UnsafePointer($0.pointer) },
-            beta.map { UnsafePointer($0.pointer) }, mean.pointer, variance.pointer, epsilon, 0, y.pointer)
+            beta.map { UnsafePointer($0.pointer) }, mean.pointer, variance.pointer, epsilon, relu ? 1 : 0,
+            y.pointer)
         return record(
             y, x: x, gamma: gamma, beta: beta, mean: mean, variance: variance, epsilon: epsilon,
-            training: false, name: name)
+            training: false, relu: relu, name: name)
     }
 
-    /// Attaches the backward pass: dx, dgamma, dbeta from one fused kernel.
+    /// Attaches the backward pass: dx, dgamma, dbeta from one fused kernel (with `relu`, the
+    /// upstream gradient masked by y > 0 inside it).
     private static func record(
         _ y: Tensor, x: Tensor, gamma: Tensor?, beta: Tensor?, mean: Tensor, variance: Tensor,
-        epsilon: Float, training: Bool, name: String
+        epsilon: Float, training: Bool, relu: Bool, name: String
     ) -> Tensor {
         var inputs = [x]
         if let gamma { inputs.append(gamma) }
@@ -209,7 +232,8 @@ public final class BatchNormalization: Layer, @unchecked Sendable {
             let dgamma = gamma == nil ? nil : Tensor(uninitializedShape: [features])
             let dbeta = beta == nil ? nil : Tensor(uninitializedShape: [features])
             ck_batchnorm_backward(
-                Int64(rows), Int64(features), x.pointer, g.pointer, nil, mean.pointer, variance.pointer,
+                Int64(rows), Int64(features), x.pointer, g.pointer, relu ? UnsafePointer(y.pointer) : nil,
+                mean.pointer, variance.pointer,
                 gamma.map { UnsafePointer($0.pointer) }, epsilon, training ? 1 : 0, dx.pointer,
                 dgamma?.pointer, dbeta?.pointer)
             var grads: [Tensor?] = [dx]

@@ -137,7 +137,19 @@ public final class Sequential: Model, @unchecked Sendable {
         }
         var x = inputs[0]
         var mask: Tensor? = nil
-        for layer in stack {
+        var index = stack.startIndex
+        while index < stack.endIndex {
+            let layer = stack[index]
+            index += 1
+            // BatchNormalization → Activation(.relu) runs as one kernel pass and one tape node
+            // (unless a mask flows, or the numerics check wants each layer's output by name).
+            if mask == nil, !NumericsCheck.isOn, index < stack.endIndex, let bn = layer as? BatchNormalization,
+               let relu = stack[index] as? Activation, relu.activation == .relu {
+                try relu.buildIfNeeded(inputShapes: [Array(x.shape.dropFirst())])
+                x = try bn.callFusingReLU(x, training: training)
+                index += 1
+                continue
+            }
             let (outputs, masks) = try layer.callPropagatingMasks([x], masks: [mask], training: training)
             guard outputs.count == 1 else {
                 throw PeregrineError.invalidArgument(
