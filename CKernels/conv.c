@@ -95,6 +95,18 @@ static inline __attribute__((always_inline)) void copy_segments(
 }
 
 /* The general pixel: tap by tap, zeros outside the image. */
+/* Output columns [j0, j1) split as [j0, ja) left edge, [ja, jb) interior, [jb, j1) right edge:
+ * an interior column's window lies wholly inside the row (w0 = j·sw − pl ≥ 0, w0 + kw ≤ W). */
+static inline void interior_columns(const ck_conv2d_shape *s, int64_t j0, int64_t j1, int64_t *ja,
+                                    int64_t *jb) {
+    const int64_t W = s->in_w, kw = s->kernel_w, sw = s->stride_w, pl = s->pad_left;
+    int64_t a = pl > 0 ? (pl + sw - 1) / sw : 0;
+    int64_t b = W >= kw ? (W - kw + pl) / sw + 1 : 0;
+    a = CK_MIN(CK_MAX(a, j0), j1);
+    *ja = a;
+    *jb = CK_MAX(CK_MIN(b, j1), a);
+}
+
 static void im2col_pixel(const ck_conv2d_shape *s, const float *src_row, int64_t w0, float *dst) {
     const int64_t W = s->in_w, C = s->in_c, Cg = conv_cin_group(s);
     for (int b = 0; b < s->kernel_w; b++) {
@@ -113,7 +125,7 @@ static void im2col_pixel(const ck_conv2d_shape *s, const float *src_row, int64_t
  * input row ih: dst points at column a·kw·Cg of the run's first col row. */
 static void im2col_run_row(const ck_conv2d_shape *s, const float *src_row, int64_t ih, int64_t j0,
                            int64_t j1, float *dst) {
-    const int64_t W = s->in_w, C = s->in_c, Cg = conv_cin_group(s), K = conv_k(s);
+    const int64_t C = s->in_c, Cg = conv_cin_group(s), K = conv_k(s);
     const int64_t kw = s->kernel_w, segment = kw * Cg, sw = s->stride_w, pl = s->pad_left;
     if (ih < 0 || ih >= s->in_h) {
         for (int64_t j = j0; j < j1; j++, dst += K)
@@ -125,11 +137,9 @@ static void im2col_run_row(const ck_conv2d_shape *s, const float *src_row, int64
         return;
     }
     /* One group, no dilation along w: the kw·C values of a kernel row are adjacent in x, so an
-     * interior pixel is one copy. Interior: w0 = j·sw − pl ≥ 0 and w0 + kw ≤ W. */
-    int64_t ja = pl > 0 ? (pl + sw - 1) / sw : 0;
-    int64_t jb = W >= kw ? (W - kw + pl) / sw + 1 : 0;
-    ja = CK_MIN(CK_MAX(ja, j0), j1);
-    jb = CK_MAX(CK_MIN(jb, j1), ja);
+     * interior pixel is one copy. */
+    int64_t ja, jb;
+    interior_columns(s, j0, j1, &ja, &jb);
     for (int64_t j = j0; j < ja; j++) im2col_pixel(s, src_row, j * sw - pl, dst + (j - j0) * K);
     float *d = dst + (ja - j0) * K;
     const float *v = src_row + (ja * sw - pl) * C;
@@ -190,17 +200,15 @@ static void col2im_pixel(const ck_conv2d_shape *s, const float *src, int64_t w0,
 /* Kernel row a of a run of pixels (n, i, j0..j1): dx_row[ih, ...] += dcol segments. */
 static void col2im_run_row(const ck_conv2d_shape *s, const float *src, int64_t ih, int64_t j0,
                            int64_t j1, float *dst_row) {
-    const int64_t W = s->in_w, C = s->in_c, Cg = conv_cin_group(s), K = conv_k(s);
+    const int64_t C = s->in_c, Cg = conv_cin_group(s), K = conv_k(s);
     const int64_t kw = s->kernel_w, segment = kw * Cg, sw = s->stride_w, pl = s->pad_left;
     if (ih < 0 || ih >= s->in_h) return;
     if (s->groups != 1 || s->dilation_w != 1) {
         for (int64_t j = j0; j < j1; j++, src += K) col2im_pixel(s, src, j * sw - pl, dst_row);
         return;
     }
-    int64_t ja = pl > 0 ? (pl + sw - 1) / sw : 0;
-    int64_t jb = W >= kw ? (W - kw + pl) / sw + 1 : 0;
-    ja = CK_MIN(CK_MAX(ja, j0), j1);
-    jb = CK_MAX(CK_MIN(jb, j1), ja);
+    int64_t ja, jb;
+    interior_columns(s, j0, j1, &ja, &jb);
     for (int64_t j = j0; j < ja; j++) col2im_pixel(s, src + (j - j0) * K, j * sw - pl, dst_row);
     const float *v = src + (ja - j0) * K;
     float *d = dst_row + (ja * sw - pl) * C;
