@@ -326,8 +326,11 @@ void ck_gru_backward(int batch, int steps, int input_size, int units, int reset_
         .recurrent_kernel = recurrent_kernel, .dzx = dzx, .dzh = dzh};
     rnn_run_batch_threads(d.b, gru_backward_thread, &q);
     if (dh0) memcpy(dh0, dh, (size_t)bu * sizeof(float));
-    ck_sgemm(0, 1, (int)tb, input_size, gi, 1.0f, dzx, gi, kernel, gi, 0.0f, dxt, CK_MAX(input_size, 1));
-    rnn_scatter_steps(batch, steps, input_size, go_backwards, dxt, dx);
+    if (dx) { /* NULL: the input is the data, which needs no gradient */
+        ck_sgemm(0, 1, (int)tb, input_size, gi, 1.0f, dzx, gi, kernel, gi, 0.0f, dxt,
+                 CK_MAX(input_size, 1));
+        rnn_scatter_steps(batch, steps, input_size, go_backwards, dxt, dx);
+    }
     ck_sgemm(1, 0, input_size, gi, (int)tb, 1.0f, p.xt, CK_MAX(input_size, 1), dzx, gi, 0.0f,
              dkernel, gi);
     if (reset_after) {

@@ -351,9 +351,11 @@ void ck_lstm_backward(int batch, int steps, int input_size, int units, int go_ba
     if (dh0) memcpy(dh0, dh, (size_t)bu * sizeof(float));
     if (dc0) memcpy(dc0, dc, (size_t)bu * sizeof(float));
     /* the weight and input gradients over all steps at once */
-    ck_sgemm(0, 1, (int)tb, input_size, (int)g, 1.0f, dz, (int)g, kernel, (int)g, 0.0f, dxt,
-             CK_MAX(input_size, 1));
-    rnn_scatter_steps(batch, steps, input_size, go_backwards, dxt, dx);
+    if (dx) { /* NULL: the input is the data, which needs no gradient */
+        ck_sgemm(0, 1, (int)tb, input_size, (int)g, 1.0f, dz, (int)g, kernel, (int)g, 0.0f, dxt,
+                 CK_MAX(input_size, 1));
+        rnn_scatter_steps(batch, steps, input_size, go_backwards, dxt, dx);
+    }
     ck_sgemm(1, 0, input_size, (int)g, (int)tb, 1.0f, p.xt, CK_MAX(input_size, 1), dz, (int)g,
              0.0f, dkernel, (int)g);
     ck_sgemm(1, 0, units, (int)g, (int)tb, 1.0f, p.h, units, dz, (int)g, 0.0f, drecurrent_kernel,

@@ -183,9 +183,11 @@ void ck_simple_rnn_backward(int batch, int steps, int input_size, int units, ck_
         .h = (float *)h, .recurrent_kernel = recurrent_kernel, .dz = dz, .want_dh0 = dh0 != NULL};
     rnn_run_batch_threads(batch, simple_rnn_backward_thread, &q);
     if (dh0) memcpy(dh0, dh, (size_t)bu * sizeof(float));
-    ck_sgemm(0, 1, (int)tb, input_size, units, 1.0f, dz, units, kernel, units, 0.0f, dxt,
-             CK_MAX(input_size, 1));
-    rnn_scatter_steps(batch, steps, input_size, go_backwards, dxt, dx);
+    if (dx) { /* NULL: the input is the data, which needs no gradient */
+        ck_sgemm(0, 1, (int)tb, input_size, units, 1.0f, dz, units, kernel, units, 0.0f, dxt,
+                 CK_MAX(input_size, 1));
+        rnn_scatter_steps(batch, steps, input_size, go_backwards, dxt, dx);
+    }
     ck_sgemm(1, 0, input_size, units, (int)tb, 1.0f, xt, CK_MAX(input_size, 1), dz, units, 0.0f,
              dkernel, units);
     ck_sgemm(1, 0, units, units, (int)tb, 1.0f, h, units, dz, units, 0.0f, drecurrent_kernel, units);

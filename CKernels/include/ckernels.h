@@ -520,7 +520,8 @@ void ck_batchnorm_backward_reference(int64_t rows, int64_t channels, const float
  * order (reversed when go_backwards, as Keras's return_sequences); h_last [B, u]; c_last [B, u]
  * (LSTM). Any output may be NULL. h0 / c0 [B, u] are the initial states, NULL for zeros.
  * Backward takes the upstream gradients of those outputs (NULL for none), a caller-owned
- * `scratch` (*_backward_scratch_size floats), and writes dx [B, T, in], dkernel, drecurrent_kernel
+ * `scratch` (*_backward_scratch_size floats), and writes dx [B, T, in] (NULL to skip it: a
+ * model's first layer reads the data, which needs no gradient), dkernel, drecurrent_kernel
  * (overwritten, not accumulated), dbias (NULL when there is no bias) and dh0 / dc0 (NULL to skip).
  * Each has a `_reference` of plain loops (per element, per step, sums in double) with the same
  * contract: the tests' reference. The references keep per-row temporaries on the stack and are

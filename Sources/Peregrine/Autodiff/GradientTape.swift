@@ -206,7 +206,11 @@ public final class GradientTape: @unchecked Sendable {
 
         for node in order.reversed() {
             guard let upstream = grads[ObjectIdentifier(node)] else { continue }
-            let inputGrads = try node.backward(upstream)
+            var needed: UInt64 = 0
+            for (index, input) in node.inputs.prefix(64).enumerated() where key(input) != nil {
+                needed |= 1 << UInt64(index)
+            }
+            let inputGrads = try node.backward(upstream, NeededGradients(bits: needed))
             for (input, gradient) in zip(node.inputs, inputGrads) {
                 guard let gradient, let key = key(input) else { continue }
                 guard gradient.shape == input.shape else {

@@ -11,14 +11,15 @@ final class TapeNode: @unchecked Sendable {
     let operation: String
     /// The differentiable inputs, as they were (their own nodes included).
     let inputs: [Tensor]
-    /// upstream gradient (the output's shape) → one gradient per input, nil where none flows.
-    let backward: (Tensor) throws -> [Tensor?]
+    /// upstream gradient (the output's shape), the inputs the tape needs → one gradient per
+    /// input, nil where none flows or none is needed.
+    let backward: (Tensor, NeededGradients) throws -> [Tensor?]
     /// The tapes recording when the operation ran.
     let tapes: [ObjectIdentifier]
 
     init(
         operation: String, inputs: [Tensor], tapes: [ObjectIdentifier],
-        backward: @escaping (Tensor) throws -> [Tensor?]
+        backward: @escaping (Tensor, NeededGradients) throws -> [Tensor?]
     ) {
         self.operation = operation
         self.inputs = inputs
@@ -36,6 +37,21 @@ extension Tensor {
     /// of that input's shape (nil when none flows, e.g. an integer index).
     func recorded(
         _ operation: String, inputs: [Tensor], backward: @escaping (Tensor) throws -> [Tensor?]
+    ) -> Tensor {
+        recorded(operation, inputs: inputs, selectiveBackward: { upstream, _ in try backward(upstream) })
+    }
+
+    /// `recorded(_:inputs:backward:)` for an operation that can skip the gradients nobody needs:
+    /// `backward` also receives which inputs the tape tracks, and returns nil for the others.
+    ///
+    /// ```swift
+    /// y.recorded("dense", inputs: [x, w], selectiveBackward: { g, needed in
+    ///     [needed.contains(0) ? dx(g) : nil, dw(g)]
+    /// })
+    /// ```
+    func recorded(
+        _ operation: String, inputs: [Tensor],
+        selectiveBackward backward: @escaping (Tensor, NeededGradients) throws -> [Tensor?]
     ) -> Tensor {
         if NumericsCheck.isOn { NumericsCheck.noteForward(operation, self) }
         let tapes = GradientTape.recordingTapes

@@ -177,7 +177,7 @@ public final class Conv2D: Layer, @unchecked Sendable {
         let y = Tensor(uninitializedShape: outputShape)
         ck_conv2d_forward(&s, x.pointer, w.pointer, b.map { UnsafePointer($0.pointer) }, act, y.pointer)
         let inputs = b.map { [x, w, $0] } ?? [x, w]
-        return y.recorded(name, inputs: inputs) { g in
+        return y.recorded(name, inputs: inputs, selectiveBackward: { g, needed in
             var s = shape
             var dz = g
             if act != CK_ACT_IDENTITY {
@@ -185,13 +185,18 @@ public final class Conv2D: Layer, @unchecked Sendable {
                 dz = Tensor(uninitializedShape: outputShape)
                 ck_unary_backward(op, Int64(y.scalarCount), y.pointer, y.pointer, g.pointer, dz.pointer)
             }
-            let dx = Tensor(uninitializedShape: x.shape)
+            // A model's first convolution reads the data, which needs no gradient: skip col2im.
+            var dx: Tensor?
+            if needed.contains(0) {
+                let grad = Tensor(uninitializedShape: x.shape)
+                ck_conv2d_backward_data(&s, dz.pointer, w.pointer, grad.pointer)
+                dx = grad
+            }
             let dw = Tensor(uninitializedShape: w.shape)
             let db = b == nil ? nil : Tensor(uninitializedShape: [Int(s.out_c)])
-            ck_conv2d_backward_data(&s, dz.pointer, w.pointer, dx.pointer)
             ck_conv2d_backward_filter(&s, x.pointer, dz.pointer, dw.pointer, db?.pointer)
             guard let db else { return [dx, dw] }
             return [dx, dw, db]
-        }
+        })
     }
 }

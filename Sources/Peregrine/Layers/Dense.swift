@@ -89,19 +89,24 @@ public final class Dense: Layer, @unchecked Sendable {
             a: x.pointer, lda: Swift.max(features, 1), b: w.pointer, ldb: units, beta: 0,
             c: y.pointer, ldc: units, bias: b.map { UnsafePointer($0.pointer) }, activation: act)
         let inputs = b.map { [x, w, $0] } ?? [x, w]
-        return y.recorded(name, inputs: inputs) { g in
+        return y.recorded(name, inputs: inputs, selectiveBackward: { g, needed in
             var dz = g
             if act != CK_ACT_IDENTITY {
                 let op: ck_unary_op = act == CK_ACT_RELU ? CK_UNARY_RELU : act == CK_ACT_SIGMOID ? CK_UNARY_SIGMOID : CK_UNARY_TANH
                 dz = Tensor(uninitializedShape: outputShape)
                 ck_unary_backward(op, Int64(y.scalarCount), y.pointer, y.pointer, g.pointer, dz.pointer)
             }
-            let dx = Tensor(uninitializedShape: x.shape)
+            // The first layer's input is the data: no gradient, and a third of an MLP's backward.
+            var dx: Tensor?
+            if needed.contains(0) {
+                let grad = Tensor(uninitializedShape: x.shape)
+                GEMM.sgemm(
+                    transA: false, transB: true, m: rows, n: features, k: units, alpha: 1,
+                    a: dz.pointer, lda: units, b: w.pointer, ldb: units, beta: 0, c: grad.pointer,
+                    ldc: Swift.max(features, 1))
+                dx = grad
+            }
             let dw = Tensor(uninitializedShape: w.shape)
-            GEMM.sgemm(
-                transA: false, transB: true, m: rows, n: features, k: units, alpha: 1,
-                a: dz.pointer, lda: units, b: w.pointer, ldb: units, beta: 0, c: dx.pointer,
-                ldc: Swift.max(features, 1))
             GEMM.sgemm(
                 transA: true, transB: false, m: features, n: units, k: rows, alpha: 1,
                 a: x.pointer, lda: Swift.max(features, 1), b: dz.pointer, ldb: units, beta: 0,
@@ -109,6 +114,6 @@ public final class Dense: Layer, @unchecked Sendable {
             guard b != nil else { return [dx, dw] }
             let db = try dz.reshaped(to: [rows, units]).sum(axes: [0])
             return [dx, dw, db]
-        }
+        })
     }
 }

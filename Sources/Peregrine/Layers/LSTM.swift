@@ -148,16 +148,17 @@ public final class LSTM: RecurrentLayer, @unchecked Sendable {
             n, t, f, un, back, x.pointer, w.pointer, u.pointer, b?.pointer, initial?[0].pointer,
             initial?[1].pointer, saved.pointer, ySeq, hLast, cLast)
         let inputs = b.map { [x, w, u, $0] } ?? [x, w, u]
-        return packed.recorded(name, inputs: inputs) { g in
-            let dx = Tensor(uninitializedShape: x.shape)
+        return packed.recorded(name, inputs: inputs, selectiveBackward: { g, needed in
+            // nil when the input is the model's data: no gradient, and no input-projection GEMM.
+            let dx: Tensor? = needed.contains(0) ? Tensor(uninitializedShape: x.shape) : nil
             let dw = Tensor(uninitializedShape: w.shape), du = Tensor(uninitializedShape: u.shape)
             let db = b.map { Tensor(uninitializedShape: $0.shape) }
             let scratch = Tensor(uninitializedShape: [Int(ck_lstm_backward_scratch_size(n, t, f, un))])
             let (dySeq, dhLast, dcLast) = layout.parts(g.pointer)
             ck_lstm_backward(
                 n, t, f, un, back, w.pointer, u.pointer, saved.pointer, dySeq, dhLast, dcLast,
-                scratch.pointer, dx.pointer, dw.pointer, du.pointer, db?.pointer, nil, nil)
+                scratch.pointer, dx?.pointer, dw.pointer, du.pointer, db?.pointer, nil, nil)
             return db.map { [dx, dw, du, $0] } ?? [dx, dw, du]
-        }
+        })
     }
 }

@@ -94,16 +94,17 @@ public final class SimpleRNN: RecurrentLayer, @unchecked Sendable {
             n, t, f, un, act, back, x.pointer, w.pointer, u.pointer, b?.pointer, initial?[0].pointer,
             saved.pointer, ySeq, hLast)
         let inputs = b.map { [x, w, u, $0] } ?? [x, w, u]
-        return packed.recorded(name, inputs: inputs) { g in
-            let dx = Tensor(uninitializedShape: x.shape)
+        return packed.recorded(name, inputs: inputs, selectiveBackward: { g, needed in
+            // nil when the input is the model's data: no gradient, and no input-projection GEMM.
+            let dx: Tensor? = needed.contains(0) ? Tensor(uninitializedShape: x.shape) : nil
             let dw = Tensor(uninitializedShape: w.shape), du = Tensor(uninitializedShape: u.shape)
             let db = b.map { Tensor(uninitializedShape: $0.shape) }
             let scratch = Tensor(uninitializedShape: [Int(ck_simple_rnn_backward_scratch_size(n, t, f, un))])
             let (dySeq, dhLast, _) = layout.parts(g.pointer)
             ck_simple_rnn_backward(
                 n, t, f, un, act, back, w.pointer, u.pointer, saved.pointer, dySeq, dhLast,
-                scratch.pointer, dx.pointer, dw.pointer, du.pointer, db?.pointer, nil)
+                scratch.pointer, dx?.pointer, dw.pointer, du.pointer, db?.pointer, nil)
             return db.map { [dx, dw, du, $0] } ?? [dx, dw, du]
-        }
+        })
     }
 }
