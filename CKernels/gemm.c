@@ -332,6 +332,9 @@ void ck_sgemm_bias_act(int trans_a, int trans_b, int m, int n, int k, float alph
         scale_c(m, n, beta, c, ldc, bias, act);
         return;
     }
+    if ((m <= 4 || n <= 4) &&
+        ck_gemm_skinny(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, act))
+        return;
     gemm_problem pr = {active_kernels(), trans_a, trans_b, m, n, k, alpha, beta, a, lda,
                        b, ldb, c, ldc, bias, act};
     const double flops = 2.0 * m * n * k;

@@ -82,4 +82,11 @@ void ck_gemm_pack_b_avx2(int trans_b, int kc, int nc, const float *b, int ldb, i
 void ck_gemm_pack_a_avx2(int trans_a, int mc, int kc, const float *a, int lda, int mr,
                          float *packed);
 
+/* The matrix-vector path (gemm_skinny.c): C for at most 4 rows or at most 4 columns, on
+ * AVX-512. Same arguments as ck_sgemm_bias_act (m, n, k > 0, alpha != 0); returns 1 when it
+ * computed C, 0 when the shape or ISA is not its own (the blocked driver then runs). */
+int ck_gemm_skinny(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+                   int lda, const float *b, int ldb, float beta, float *c, int ldc,
+                   const float *bias, ck_activation act);
+
 #endif /* CKERNELS_GEMM_INTERNAL_H */

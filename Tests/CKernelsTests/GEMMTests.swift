@@ -164,6 +164,40 @@ struct GEMMTests {
         }
     }
 
+    /// The matrix-vector path (gemm_skinny.c: M ≤ 4 or N ≤ 4 on AVX-512) and both sides of its
+    /// limits: M or N = 1…5, odd N and K (masked tails of every chunk width and of the k loop),
+    /// k below and above the dot form's 32, products above 2·10^6 flops (threaded along the long
+    /// operand), and the Dense-on-one-sample shape (1, 512, 784).
+    static let skinnyShapes: [(Int, Int, Int)] = [
+        (1, 1, 1), (1, 37, 33), (2, 129, 31), (3, 200, 45), (4, 65, 100), (5, 47, 33),
+        (1, 10, 512), (2, 3, 40), (4, 4, 31), (1, 1000, 5), (1, 512, 784),
+        (37, 1, 33), (129, 2, 31), (45, 3, 200), (100, 4, 65), (47, 5, 33), (1000, 1, 5),
+        (3, 700, 1001), (1001, 3, 700),
+    ]
+
+    @Test("Matrix-vector shapes match the reference", arguments: skinnyShapes.indices)
+    func skinnyMatchesReference(shapeIndex: Int) {
+        let (m, n, k) = Self.skinnyShapes[shapeIndex]
+        // (alpha, beta, bias, activation): plain, alpha/beta scaling, and the fused epilogues.
+        let epilogues: [(Float, Float, Bool, ck_activation)] = [
+            (1, 0, false, CK_ACT_IDENTITY), (0.75, -1.5, false, CK_ACT_IDENTITY),
+            (1, 0, true, CK_ACT_RELU), (0.5, 0.25, true, CK_ACT_SIGMOID), (1, 0, true, CK_ACT_TANH),
+        ]
+        // The threaded shapes (slow in a debug build) take two of the epilogues.
+        let large = 2 * m * n * k > 2_000_000
+        for (transA, transB) in [(Int32(0), Int32(0)), (0, 1), (1, 0), (1, 1)] {
+            for (e, (alpha, beta, bias, act)) in epilogues.enumerated() where !large || e % 2 == 1 {
+                let problem = Problem(transA: transA, transB: transB, m: m, n: n, k: k,
+                                      alpha: alpha, beta: beta, bias: bias, act: act)
+                let (want, bound) = problem.reference()
+                Self.forEachConfiguration { isa, threads in
+                    problem.check(problem.run(), against: want, bound: bound,
+                                  "\(problem.label) isa=\(String(cString: ck_isa_name(isa))) threads=\(threads)")
+                }
+            }
+        }
+    }
+
     /// Many B blocks and many A blocks: M beyond MC (1536) with N beyond NC, on the best path.
     @Test func sgemmLargeBlocks() {
         for (transA, transB) in [(Int32(0), Int32(0)), (1, 1)] {
@@ -180,7 +214,8 @@ struct GEMMTests {
 
     /// alpha == 0 never reads A or B (NaN there must not leak), k == 0 only scales C.
     @Test func alphaZeroAndEmptyKOnlyScaleC() {
-        for (m, n, k) in [(3, 17, 33), (33, 40, 5), (17, 3, 0), (16, 16, 16), (100, 100, 100)] {
+        for (m, n, k) in [(3, 17, 33), (33, 40, 5), (17, 3, 0), (16, 16, 16), (100, 100, 100),
+                          (1, 37, 40), (40, 3, 40)] {
             for beta: Float in [0, 2] {
                 for (bias, act) in [(false, CK_ACT_IDENTITY), (true, CK_ACT_RELU), (true, CK_ACT_TANH)] {
                     var problem = Problem(transA: 0, transB: 1, m: m, n: n, k: k,
