@@ -205,7 +205,10 @@ public final class GradientTape: @unchecked Sendable {
         }
 
         for node in order.reversed() {
-            guard let upstream = grads[ObjectIdentifier(node)] else { continue }
+            guard let upstream = grads[ObjectIdentifier(node)] else {
+                if !persistent && node.tapes.count == 1 { node.release() }
+                continue
+            }
             var needed: UInt64 = 0
             for (index, input) in node.inputs.prefix(64).enumerated() where key(input) != nil {
                 needed |= 1 << UInt64(index)
@@ -222,6 +225,14 @@ public final class GradientTape: @unchecked Sendable {
                 try accumulate(gradient, into: key)
             }
             if !keep.contains(ObjectIdentifier(node)) { grads[ObjectIdentifier(node)] = nil }
+            // A non-persistent tape is done with the node: let go of what it holds (activations,
+            // weights), unless another tape recorded it too.
+            if !persistent && node.tapes.count == 1 { node.release() }
+        }
+        if !persistent {
+            // The one call is answered: the leaves need not stay alive (and a variable's storage
+            // held here would make the optimizer's in-place update copy it first).
+            watchedStorages.removeAll()
         }
         return grads
     }

@@ -5,15 +5,16 @@
 /// the way PyTorch's `grad_fn` does; the tapes that were recording when it was made are listed,
 /// so each tape differentiates only through what it saw.
 final class TapeNode: @unchecked Sendable {
-    // @unchecked: a node is immutable after creation and only read by `gradient`.
+    // @unchecked: a node changes once after creation, in `release`, which only the gradient call
+    // of the one non-persistent tape that recorded it makes; otherwise it is only read.
 
     /// The operation's name, for errors and the check mode.
     let operation: String
     /// The differentiable inputs, as they were (their own nodes included).
-    let inputs: [Tensor]
+    private(set) var inputs: [Tensor]
     /// upstream gradient (the output's shape), the inputs the tape needs → one gradient per
     /// input, nil where none flows or none is needed.
-    let backward: (Tensor, NeededGradients) throws -> [Tensor?]
+    private(set) var backward: (Tensor, NeededGradients) throws -> [Tensor?]
     /// The tapes recording when the operation ran.
     let tapes: [ObjectIdentifier]
 
@@ -25,6 +26,15 @@ final class TapeNode: @unchecked Sendable {
         self.inputs = inputs
         self.tapes = tapes
         self.backward = backward
+    }
+
+    /// Drops the inputs and the backward pass (with the activations it captured) once the only
+    /// tape that can use them has. Besides freeing memory as the backward pass goes, this is
+    /// what lets an optimizer update the weights in place right after `gradient`: while the
+    /// graph lived it still referenced every weight, and the update had to copy each one first.
+    func release() {
+        inputs = []
+        backward = { _, _ in [] }
     }
 }
 

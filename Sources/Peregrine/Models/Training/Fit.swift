@@ -92,7 +92,6 @@ extension Model {
         stopTraining = false
         for callback in callbacks { callback.model = self }
         for callback in callbacks { try callback.onTrainBegin() }
-        let variables = trainableWeights
         var lastLogs: [String: Float] = [:]
 
         for epoch in 0..<epochs {
@@ -112,6 +111,8 @@ extension Model {
                     let (total, perOutput) = try weightedLoss(training, yb, predictions, masks)
                     return (total, perOutput, predictions, masks)
                 }
+                // Read after the forward pass: a model not built yet builds on its first batch.
+                let variables = trainableWeights
                 let gradients = try tape.gradient(total, variables)
                 try training.optimizer.apply(gradients, to: variables)
                 logs = try updateTrackers(trackers, training, yb, predictions, masks, total, perOutput, batch: range.count)
