@@ -45,7 +45,7 @@ typedef struct {
 } conv_buffer;
 
 /* Per-thread scratch (the GEMM keeps its packing buffers the same way): grows, never shrinks. */
-static _Thread_local conv_buffer col_buffer, partial_buffer;
+static _Thread_local conv_buffer col_buffer, partial_buffer, mask_buffer;
 
 static float *conv_reserve(conv_buffer *buf, size_t floats) {
     if (buf->capacity < floats) {
@@ -451,7 +451,24 @@ typedef struct {
     float *dw, *db;
     float *partials; /* [nthreads][K·F + F]: thread t > 0 sums here; thread 0 into dw, db */
     int nthreads;
+    const float *relu_y; /* fused ReLU: dy is masked by relu_y > 0, block by block; else NULL */
+    float *dz;           /* fused ReLU: the masked dy [rows, F] is kept here, or NULL */
 } conv_filter_job;
+
+/* dz[r, f] = y[r, f] > 0 ? dy[r, f] : 0 over rows·F contiguous elements: the ReLU's derivative
+ * as a select (a NaN upstream where the unit was off gives 0, as ck_unary_backward). */
+static void relu_mask_rows(int64_t count, const float *restrict y, const float *restrict dy,
+                           float *restrict dz) {
+    for (int64_t i = 0; i < count; i++) dz[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+CK_TARGET_AVX512 static void relu_mask_rows_avx512(int64_t count, const float *restrict y,
+                                                   const float *restrict dy, float *restrict dz) {
+    for (int64_t i = 0; i < count; i++) dz[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+CK_TARGET_AVX2 static void relu_mask_rows_avx2(int64_t count, const float *restrict y,
+                                               const float *restrict dy, float *restrict dz) {
+    for (int64_t i = 0; i < count; i++) dz[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
 
 static void conv_filter_thread(void *ctx, int thread, int nthreads) {
     const conv_filter_job *j = ctx;
@@ -469,9 +486,25 @@ static void conv_filter_thread(void *ctx, int thread, int nthreads) {
         memset(dw, 0, (size_t)(K * F) * sizeof(float));
     }
     if (db) memset(db, 0, (size_t)F * sizeof(float));
+    float *mask = NULL;
+    if (j->relu_y && !j->dz) {
+        mask = conv_reserve(&mask_buffer, (size_t)(block * F));
+        if (!mask) return;
+    }
     for (int64_t p0 = begin; p0 < end; p0 += block, first = 0) {
         const int64_t rows = CK_MIN(block, end - p0);
         const float *dy = j->dy + p0 * F;
+        if (j->relu_y) {
+            /* Masked here, while the block is about to be read anyway: the masked block is
+             * read by the GEMM from cache, and no separate pass reads dy and y again. */
+            float *dz = j->dz ? j->dz + p0 * F : mask;
+            switch (ck_isa_active()) {
+            case CK_ISA_AVX512: relu_mask_rows_avx512(rows * F, j->relu_y + p0 * F, dy, dz); break;
+            case CK_ISA_AVX2: relu_mask_rows_avx2(rows * F, j->relu_y + p0 * F, dy, dz); break;
+            default: relu_mask_rows(rows * F, j->relu_y + p0 * F, dy, dz); break;
+            }
+            dy = dz;
+        }
         for (int64_t g = 0; g < s->groups; g++) {
             const float *a = j->x + g * conv_cin_group(s);
             int lda = (int)s->in_c;
@@ -491,16 +524,17 @@ static void conv_filter_thread(void *ctx, int thread, int nthreads) {
     }
 }
 
-void ck_conv2d_backward_filter(const ck_conv2d_shape *s, const float *x, const float *dy,
-                               float *dw, float *db) {
+static void conv_backward_filter(const ck_conv2d_shape *s, const float *x, const float *dy,
+                                 const float *relu_y, float *dz, float *dw, float *db) {
     const int64_t K = conv_k(s), F = s->out_c, M = conv_rows(s);
     if (K * F == 0) {
+        if (relu_y && dz) relu_mask_rows(M * F, relu_y, dy, dz);
         if (db) memset(db, 0, (size_t)F * sizeof(float));
         return;
     }
     int64_t block = conv_block_rows(s);
     int nthreads = (int)CK_MIN((int64_t)ck_num_threads(), CK_MAX((M + block - 1) / block, 1));
-    conv_filter_job j = {s, x, dy, dw, db, NULL, nthreads};
+    conv_filter_job j = {s, x, dy, dw, db, NULL, nthreads, relu_y, dz};
     if (nthreads > 1) {
         j.partials = conv_reserve(&partial_buffer, (size_t)((nthreads - 1) * (K * F + F)));
         if (!j.partials) j.nthreads = nthreads = 1;
@@ -512,6 +546,16 @@ void ck_conv2d_backward_filter(const ck_conv2d_shape *s, const float *x, const f
         if (db)
             for (int64_t f = 0; f < F; f++) db[f] += p[K * F + f];
     }
+}
+
+void ck_conv2d_backward_filter(const ck_conv2d_shape *s, const float *x, const float *dy,
+                               float *dw, float *db) {
+    conv_backward_filter(s, x, dy, NULL, NULL, dw, db);
+}
+
+void ck_conv2d_backward_filter_relu(const ck_conv2d_shape *s, const float *x, const float *dy,
+                                    const float *y, float *dz, float *dw, float *db) {
+    conv_backward_filter(s, x, dy, y, dz, dw, db);
 }
 
 /* ---- backward: data ---- */

@@ -406,6 +406,16 @@ void ck_conv2d_backward_filter(const ck_conv2d_shape *s, const float *x, const f
 void ck_conv2d_backward_data(const ck_conv2d_shape *s, const float *dy, const float *w,
                              float *dx);
 
+/**
+ * ck_conv2d_backward_filter for a convolution with a fused ReLU, y = relu(conv(x) + b): dy is the
+ * gradient at y, masked by y > 0 one block of rows at a time, just before that block's GEMM reads
+ * it (one pass fewer over dy and y than ck_unary_backward then ck_conv2d_backward_filter, whose
+ * results it equals). dz [rows, out_c], when not NULL, receives the masked gradient for
+ * ck_conv2d_backward_data; NULL when the input needs no gradient (a model's first layer).
+ */
+void ck_conv2d_backward_filter_relu(const ck_conv2d_shape *s, const float *x, const float *dy,
+                                    const float *y, float *dz, float *dw, float *db);
+
 /** The direct loops with the same contracts (accumulating in double): the tests' references. */
 void ck_conv2d_forward_reference(const ck_conv2d_shape *s, const float *x, const float *w,
                                  const float *bias, ck_activation act, float *y);

@@ -112,6 +112,42 @@ struct ConvKernelTests {
         }
     }
 
+    /// The fused-ReLU filter gradient equals masking dy by y > 0 (the ReLU's derivative as a
+    /// select: a NaN upstream of an off unit gives 0) and then the plain filter gradient; the
+    /// masked gradient it keeps for the data gradient equals that mask exactly.
+    @Test func fusedReLUFilterGradientMatchesMaskThenReference() {
+        for config in Self.configs {
+            var s = config.shape
+            let K = config.kh * config.kw * config.c / config.groups
+            let x = KernelSweep.operands(config.n * config.h * config.w * config.c, seed: 11)
+            let outCount = Int(s.batch * s.out_h * s.out_w * s.out_c)
+            let y = KernelSweep.operands(outCount, seed: 12).map { max($0, 0) }  // a ReLU's output
+            var dy = KernelSweep.operands(outCount, seed: 13)
+            if let off = y.firstIndex(of: 0) { dy[off] = .nan }
+            let masked = zip(y, dy).map { $0 > 0 ? $1 : 0 }
+            var wantDW = [Float](repeating: 0, count: K * config.f)
+            var wantDB = [Float](repeating: 0, count: config.f)
+            ck_conv2d_backward_filter_reference(&s, x, masked, &wantDW, &wantDB)
+            let rows = Float(outCount / max(config.f, 1)).squareRoot() * 0.1
+            KernelSweep.forEachConfiguration { isa, threads in
+                for keepMasked in [true, false] {
+                    var dw = [Float](repeating: .nan, count: wantDW.count)
+                    var db = [Float](repeating: .nan, count: wantDB.count)
+                    var dz = [Float](repeating: .nan, count: outCount)
+                    if keepMasked {
+                        ck_conv2d_backward_filter_relu(&s, x, dy, y, &dz, &dw, &db)
+                        #expect(dz == masked, "dz \(config) isa \(isa.rawValue) t\(threads)")
+                    } else {
+                        ck_conv2d_backward_filter_relu(&s, x, dy, y, nil, &dw, &db)
+                    }
+                    let what = "\(config) keep \(keepMasked) isa \(isa.rawValue) t\(threads)"
+                    Self.check(dw, wantDW, "relu dW " + what, scale: rows)
+                    Self.check(db, wantDB, "relu db " + what, scale: rows)
+                }
+            }
+        }
+    }
+
     /// Without a bias, on the direct path (one channel) and the im2col path (five channels).
     @Test func forwardWithoutBias() {
         for config in [Config(n: 2, h: 9, w: 8, c: 1, f: 32, kh: 3, kw: 3, same: true),

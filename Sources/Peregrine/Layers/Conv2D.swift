@@ -179,9 +179,25 @@ public final class Conv2D: Layer, @unchecked Sendable {
         let inputs = b.map { [x, w, $0] } ?? [x, w]
         return y.recorded(name, inputs: inputs, selectiveBackward: { g, needed in
             var s = shape
+            let dw = Tensor(uninitializedShape: w.shape)
+            let db = b == nil ? nil : Tensor(uninitializedShape: [Int(s.out_c)])
+            if act == CK_ACT_RELU {
+                // The ReLU mask is applied inside the filter gradient's blocked pass; the masked
+                // gradient is kept only when col2im needs it.
+                let dz = needed.contains(0) ? Tensor(uninitializedShape: outputShape) : nil
+                ck_conv2d_backward_filter_relu(&s, x.pointer, g.pointer, y.pointer, dz?.pointer, dw.pointer, db?.pointer)
+                var dx: Tensor?
+                if let dz {
+                    let grad = Tensor(uninitializedShape: x.shape)
+                    ck_conv2d_backward_data(&s, dz.pointer, w.pointer, grad.pointer)
+                    dx = grad
+                }
+                guard let db else { return [dx, dw] }
+                return [dx, dw, db]
+            }
             var dz = g
             if act != CK_ACT_IDENTITY {
-                let op: ck_unary_op = act == CK_ACT_RELU ? CK_UNARY_RELU : act == CK_ACT_SIGMOID ? CK_UNARY_SIGMOID : CK_UNARY_TANH
+                let op: ck_unary_op = act == CK_ACT_SIGMOID ? CK_UNARY_SIGMOID : CK_UNARY_TANH
                 dz = Tensor(uninitializedShape: outputShape)
                 ck_unary_backward(op, Int64(y.scalarCount), y.pointer, y.pointer, g.pointer, dz.pointer)
             }
@@ -192,8 +208,6 @@ public final class Conv2D: Layer, @unchecked Sendable {
                 ck_conv2d_backward_data(&s, dz.pointer, w.pointer, grad.pointer)
                 dx = grad
             }
-            let dw = Tensor(uninitializedShape: w.shape)
-            let db = b == nil ? nil : Tensor(uninitializedShape: [Int(s.out_c)])
             ck_conv2d_backward_filter(&s, x.pointer, dz.pointer, dw.pointer, db?.pointer)
             guard let db else { return [dx, dw] }
             return [dx, dw, db]
