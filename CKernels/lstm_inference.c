@@ -25,7 +25,7 @@
  * region for the whole sequence, not one per step).
  *
  * Scratch (ck_lstm_inference_scratch_size floats):
- *   wu [in+u, 4u] | a [B, in+u] | z [B, 4u] | c [B, u]
+ *   wu [in+u, 4u] at leading dimension rnn_step_ld(4u) | a [B, in+u] | z [B, 4u] | c [B, u]
  */
 #include "rnn_common.h"
 #include "vmath.h"
@@ -38,7 +38,7 @@
 int64_t ck_lstm_inference_scratch_size(int batch, int steps, int input_size, int units) {
     (void)steps;
     const int64_t b = batch, in = input_size, u = units, k = in + u;
-    return k * 4 * u + b * k + b * 4 * u + b * u;
+    return k * rnn_step_ld(4 * u) + b * k + b * 4 * u + b * u;
 }
 
 typedef struct {
@@ -46,7 +46,8 @@ typedef struct {
     int go_backwards;
     ck_isa isa;
     const float *x;    /* [B, T, in] */
-    const float *wu;   /* [in+u, 4u] */
+    const float *wu;   /* [in+u, 4u] at leading dimension ld_wu */
+    int64_t ld_wu;
     const float *bias; /* [4u] or NULL */
     float *a;          /* [B, in+u]: x_t | h */
     float *z;          /* [B, 4u] */
@@ -148,7 +149,7 @@ static void lstm_inference_thread(void *ctx, int thread, int nthreads) {
     for (int64_t s = 0; s < j->t; s++) {
         /* Z[b0:b1] = [x_s | h][b0:b1]·[W ; U] + b */
         ck_sgemm_bias_act(0, 0, (int)(b1 - b0), (int)g, (int)k, 1.0f, j->a + b0 * k, (int)k, j->wu,
-                          (int)g, 0.0f, j->z + b0 * g, (int)g, j->bias, CK_ACT_IDENTITY);
+                          (int)j->ld_wu, 0.0f, j->z + b0 * g, (int)g, j->bias, CK_ACT_IDENTITY);
         gate_rows(j, b0, b1, s);
     }
 }
@@ -159,17 +160,18 @@ void ck_lstm_inference(int batch, int steps, int input_size, int units, int go_b
                        float *y_seq, float *h_last, float *c_last) {
     const int64_t b = batch, in = input_size, u = units, k = in + u, g = 4 * u;
     if (b <= 0 || u <= 0) return;
-    float *wu = scratch, *a = wu + k * g, *z = a + b * k, *c = z + b * g;
+    const int64_t ld = rnn_step_ld(g); /* padded when a row is a multiple of 1 KiB */
+    float *wu = scratch, *a = wu + k * ld, *z = a + b * k, *c = z + b * g;
     /* [W ; U]: both are g wide, so the stack is the two blocks one after the other */
-    memcpy(wu, kernel, (size_t)(in * g) * sizeof(float));
-    memcpy(wu + in * g, recurrent_kernel, (size_t)(u * g) * sizeof(float));
+    rnn_copy_weights(in, g, kernel, ld, wu);
+    rnn_copy_weights(u, g, recurrent_kernel, ld, wu + in * ld);
     for (int64_t r = 0; r < b; r++) {
         float *h = a + r * k + in;
         if (h0) memcpy(h, h0 + r * u, (size_t)u * sizeof(float)); else memset(h, 0, (size_t)u * sizeof(float));
     }
     if (c0) memcpy(c, c0, (size_t)(b * u) * sizeof(float)); else memset(c, 0, (size_t)(b * u) * sizeof(float));
     if (steps > 0) {
-        lstm_inference_job j = {b, steps, in, u, go_backwards, ck_isa_active(), x, wu, bias, a, z, c, y_seq};
+        lstm_inference_job j = {b, steps, in, u, go_backwards, ck_isa_active(), x, wu, ld, bias, a, z, c, y_seq};
         rnn_run_batch_threads(b, lstm_inference_thread, &j);
     }
     if (h_last)

@@ -33,4 +33,22 @@ void rnn_scatter_steps(int batch, int steps, int features, int go_backwards, con
 #define RNN_MIN_ROWS_PER_THREAD 4
 void rnn_run_batch_threads(int64_t batch, ck_parallel_body body, void *ctx);
 
+/* The leading dimension a per-step GEMM should read a weight matrix of `cols` columns with.
+ * The GEMM reads an untransposed B in place, a tile's columns from kc rows ldb apart; when a row
+ * is a multiple of 1 KiB (4u = 512 for units = 128) those rows fall into a few cache sets, evict
+ * each other, and every step re-reads U from L3. Sixteen floats of padding spread them: the
+ * 128×512×128 step GEMM measured 147 → 164 GFLOP/s on one core with U hot, 124 → 137 after the
+ * gate pass's traffic. */
+static inline int64_t rnn_step_ld(int64_t cols) { return cols % 256 == 0 ? cols + 16 : cols; }
+
+/* A per-thread buffer of at least `floats` floats for a sequence's re-laid-out weights (grows,
+ * never shrinks, freed when the thread exits); NULL if the allocation fails. */
+float *rnn_weight_buffer(int64_t floats);
+
+/* dst[r·ld + c] = src[r·cols + c]: a weight matrix copied to leading dimension ld ≥ cols. */
+void rnn_copy_weights(int64_t rows, int64_t cols, const float *src, int64_t ld, float *dst);
+
+/* dst[c·ld + r] = src[r·cols + c]: the transpose [cols, rows] at leading dimension ld ≥ rows. */
+void rnn_transpose_weights(int64_t rows, int64_t cols, const float *src, int64_t ld, float *dst);
+
 #endif /* CKERNELS_RNN_COMMON_H */

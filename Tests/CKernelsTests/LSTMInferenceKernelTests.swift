@@ -16,6 +16,8 @@ struct LSTMInferenceKernelTests {
         (1, 5, 5, 17, true, true, false), (3, 1, 3, 5, true, false, false), (3, 5, 0, 3, false, true, true),
         // enough rows that the batch is split over 2 and 3 threads (4 rows a thread at least)
         (17, 5, 3, 5, true, true, true), (33, 3, 5, 17, false, true, false), (33, 4, 3, 16, true, true, true),
+        // 4·units = 256: [W ; U] stacked at a padded leading dimension (rnn_step_ld)
+        (9, 3, 3, 64, false, true, true),
     ]
 
     @Test func inferenceAgainstReferenceAndTrainingForward() {

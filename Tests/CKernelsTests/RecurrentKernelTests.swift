@@ -17,6 +17,8 @@ struct RecurrentKernelTests {
         (3, 1, 3, 5, true), (3, 5, 3, 1, false),
         // enough rows that the batch is split over 2 and 3 threads (4 rows a thread at least)
         (17, 5, 3, 5, true), (33, 3, 3, 17, false),
+        // 4·units = 256: the LSTM reads U at a padded leading dimension (rnn_step_ld)
+        (5, 3, 3, 64, true),
     ]
 
     /// A zero-initialised float buffer that outlives the C calls of one comparison.
