@@ -75,9 +75,10 @@ struct BatchNormKernelTests {
 
     /// Channel counts that are multiples of 16 take the vector paths over rows realigned to 64
     /// bytes (per-channel constants rotated, the first and last row's edges one at a time):
-    /// every offset of x, dy and y/dx against the formulas, on every ISA path and 1–3 threads.
+    /// offsets of x, dy and y/dx against the formulas, on every ISA path and 1–3 threads.
     @Test func rowsOffFromTheCacheLineMatchTheFormulas() {
-        let shapes = [(1, 16), (2, 32), (3, 48), (130, 64), (2051, 32), (700, 80)]
+        // 9000 × 32: more rows per thread than the second pass's first (L2-hot) chunk of 1 MB
+        let shapes = [(1, 16), (2, 32), (3, 48), (130, 64), (2051, 32), (700, 80), (9000, 32)]
         let offsets = [(0, 0, 0), (1, 1, 1), (4, 4, 4), (15, 3, 7), (8, 0, 13)]  // x, dy, y and dx
         for (rows, channels) in shapes {
             let x = KernelSweep.operands(rows * channels, seed: 19).map { $0 * 3 + 5 }
