@@ -100,9 +100,11 @@ static void lstm_row_generic(const lstm_step_job *j, int64_t b) {
 }
 
 #ifdef CK_HAVE_X86
-/* The same row with every value of a lane group kept in registers: one load of z_i, z_f, z_c,
- * z_o and c_prev, five vector transcendentals, the stores of what backward needs, no second
- * pass. The arithmetic is the generic path's, operation for operation (contraction off). */
+/* The same row in two phases, the arithmetic the generic path's operation for operation
+ * (contraction off). Phase 1 replaces z_i, z_f, z_c, z_o by the gates in place (what backward
+ * keeps): 4u/16 independent vectors, so the transcendentals' latency chains overlap. Phase 2 is
+ * the cell, whose tanh(c) waits on three gates. (As one fused loop, each vector's five
+ * transcendentals formed a single chain; see lstm_inference.c for the measurement.) */
 CK_TARGET_AVX512 static void lstm_row_avx512(const lstm_step_job *j, int64_t b) {
     const int64_t u = j->d.u;
     float *z = j->gates + b * 4 * u;
@@ -116,17 +118,18 @@ CK_TARGET_AVX512 static void lstm_row_avx512(const lstm_step_job *j, int64_t b) 
         __mmask16 m = u - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (u - k)) - 1);
         if (next)
             for (int q = 0; q < 4; q++) _mm_prefetch(next + (q * u + k) * 4, _MM_HINT_T1);
-        __m512 i = ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + k));
-        __m512 f = ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + u + k));
-        __m512 g = ck_tanh_avx512(_mm512_maskz_loadu_ps(m, z + 2 * u + k));
-        __m512 o = ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + 3 * u + k));
+        _mm512_mask_storeu_ps(z + k, m, ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + k)));
+        _mm512_mask_storeu_ps(z + u + k, m, ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + u + k)));
+        _mm512_mask_storeu_ps(z + 2 * u + k, m, ck_tanh_avx512(_mm512_maskz_loadu_ps(m, z + 2 * u + k)));
+        _mm512_mask_storeu_ps(z + 3 * u + k, m, ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + 3 * u + k)));
+    }
+    for (int64_t k = 0; k < u; k += 16) {
+        __mmask16 m = u - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (u - k)) - 1);
+        __m512 i = _mm512_maskz_loadu_ps(m, z + k), f = _mm512_maskz_loadu_ps(m, z + u + k);
+        __m512 g = _mm512_maskz_loadu_ps(m, z + 2 * u + k), o = _mm512_maskz_loadu_ps(m, z + 3 * u + k);
         __m512 cn = _mm512_add_ps(_mm512_mul_ps(f, _mm512_maskz_loadu_ps(m, cp + k)), _mm512_mul_ps(i, g));
         __m512 t = ck_tanh_avx512(cn);
         __m512 hv = _mm512_mul_ps(o, t);
-        _mm512_mask_storeu_ps(z + k, m, i);
-        _mm512_mask_storeu_ps(z + u + k, m, f);
-        _mm512_mask_storeu_ps(z + 2 * u + k, m, g);
-        _mm512_mask_storeu_ps(z + 3 * u + k, m, o);
         _mm512_mask_storeu_ps(c + k, m, cn);
         _mm512_mask_storeu_ps(tc + k, m, t);
         _mm512_mask_storeu_ps(h + k, m, hv);
