@@ -125,4 +125,31 @@ struct PoolKernelTests {
             }
         }
     }
+
+    /// Global average pooling's backward with dx at every float offset from a 64-byte boundary
+    /// (a view into a tensor): exact quotients, nothing written outside dx.
+    @Test func globalAverageBackwardAtEveryOffsetMatchesTheLoop() {
+        for (n, cells, c) in [(1, 1, 32), (4, 2, 64), (2, 5, 16), (3, 9, 32), (9, 121, 64)] {
+            let dy = KernelSweep.operands(n * c, seed: 9)
+            let count = n * cells * c
+            for offset in 0..<16 {
+                let raw = UnsafeMutableRawPointer.allocate(byteCount: (count + 32) * 4, alignment: 64)
+                defer { raw.deallocate() }
+                let all = raw.bindMemory(to: Float.self, capacity: count + 32)
+                KernelSweep.forEachConfiguration { isa, threads in
+                    let tag = "[\(n),\(cells),\(c)] offset \(offset) isa \(isa.rawValue) t\(threads)"
+                    all.initialize(repeating: -7, count: count + 32)
+                    ck_global_avgpool2d_backward(Int64(n), Int64(cells), Int64(c), dy, all + offset)
+                    var wrong = 0
+                    for i in 0..<(count + 32) {
+                        let inside = i >= offset && i < offset + count
+                        let q = i - offset
+                        let want = inside ? dy[(q / (cells * c)) * c + q % c] / Float(cells) : -7
+                        if all[i] != want { wrong += 1 }
+                    }
+                    #expect(wrong == 0, "global mean backward \(tag): \(wrong) wrong")
+                }
+            }
+        }
+    }
 }
