@@ -10,6 +10,7 @@
  * Loops of one thread's block of C:
  *   ic over M in steps of mc          A block mc×kc, packed into MR-row slivers when reused
  *    pc over K in steps of kc         first block applies beta, the last one bias + act
+ *                                     (kc_packed when A is packed: fewer passes over a big C)
  *     jc over N in steps of nc        B block kc×nc: packed into NR-wide panels, or in place
  *      ir over the block, MR rows     A sliver MR×kc: reused from L1 across the jr loop
  *       jr over the block, NR cols    micro-kernel on one MR×NR tile of C
@@ -31,7 +32,11 @@
  * (its own packing, no barriers). The grid minimises the padded tile work of the busiest thread,
  * so a short M (M = 128 in a Dense layer) is split along N and both cores stay busy; ties go to
  * the split that streams less of A and B. Products under 2·10^6 flops stay on the calling
- * thread.
+ * thread. One exception to independence: a 1×tn grid whose threads would each pack all of A
+ * (the big squares) packs each A block once, together, into shared buffers (gemm_shared_a).
+ *
+ * Tiny M or N. At most 4 rows or 4 columns of C (Dense on one sample) go to the matrix-vector
+ * path (gemm_skinny.c) on AVX-512, which streams the long operand once.
  *
  * Small matrices. A product under 2·10^6 flops runs on the calling thread without asking for
  * the thread count; one that also fits a single block (k ≤ kc, n ≤ nc) skips the blocked loops
@@ -48,6 +53,8 @@
  */
 #include "gemm_internal.h"
 
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,6 +109,13 @@ static inline int balanced_block(int extent, int limit, int align) {
 
 /* ---- the problem and one thread's block of it ---- */
 
+/* Depth of a k block: deeper when A is packed (the big squares), where each block costs a pass
+ * over C (a load and a store of every element, C far bigger than the L2): on 1024² one thread,
+ * 2 passes of kc = 512 ran ~2% faster than 3 of 344, and 4 of 256 ~20% slower. */
+static int block_kc(const ck_gemm_kernels *kn, int a_is_packed) {
+    return a_is_packed && kn->kc_packed > 0 ? kn->kc_packed : kn->kc;
+}
+
 typedef struct {
     const ck_gemm_kernels *kern;
     int trans_a, trans_b, m, n, k;
@@ -116,6 +130,39 @@ typedef struct {
     ck_activation act;
 } gemm_problem;
 
+/* ---- threads sharing one packed A block ---- */
+
+/* A barrier of atomics (ThreadSanitizer sees it, and it does not depend on the OpenMP runtime):
+ * the last thread to arrive starts a new generation; the others spin a little, then yield (a
+ * shared machine may have descheduled the thread they wait for). */
+typedef struct {
+    _Atomic int arrived;
+    _Atomic int generation;
+} gemm_barrier;
+
+static void gemm_barrier_wait(gemm_barrier *b, int nthreads) {
+    const int gen = atomic_load_explicit(&b->generation, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) == nthreads - 1) {
+        atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&b->generation, 1, memory_order_release);
+        return;
+    }
+    for (int spins = 0; atomic_load_explicit(&b->generation, memory_order_acquire) == gen;)
+        if (++spins > 256) sched_yield();
+}
+
+/* Threads split along N only (a 1×tn grid) would each pack the whole of A, block by block: on
+ * 2048² that is 16 MB copied per thread. Instead they pack each mc×kc block of A together (each
+ * its share of the slivers) into one of two shared buffers, meet at a barrier, and compute their
+ * columns from it. Two buffers, so one barrier per block suffices: a thread packs block t only
+ * after the barrier of block t−1, which every thread reaches after computing block t−2, the last
+ * user of the same buffer. */
+typedef struct {
+    float *buf[2]; /* each mc_max×kc_max */
+    int nthreads;  /* the team this was planned for */
+    gemm_barrier barrier;
+} gemm_shared_a;
+
 /* A thread's block whose buffers could not be allocated still gets the right answer. */
 static void gemm_block_fallback(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
     const float *a = pr->trans_a ? pr->a + m0 : pr->a + (size_t)m0 * pr->lda;
@@ -125,18 +172,22 @@ static void gemm_block_fallback(const gemm_problem *pr, int m0, int m1, int n0, 
                        pr->bias ? pr->bias + n0 : NULL, pr->act);
 }
 
-static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
+/* One thread's block of C, rows [m0, m1) and columns [n0, n1). With `shared` (all rows, a 1×tn
+ * grid of `nthreads`), A is packed by the whole team into shared->buf; every thread then takes
+ * part in every block's barrier, even one with no columns or no buffer of its own. */
+static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1,
+                       gemm_shared_a *shared, int thread, int nthreads) {
     const ck_gemm_kernels *kn = pr->kern;
     const int MR = kn->mr, NR = kn->nr;
     const int k = pr->k, lda = pr->lda, ldb = pr->ldb, ldc = pr->ldc;
-    if (m0 >= m1 || n0 >= n1) return;
+    if (!shared && (m0 >= m1 || n0 >= n1)) return;
 
     /* Equal blocks rather than full blocks and a sliver: k = 784 runs as 2×392, not 384+384+16
      * (a 16-deep block would pay a whole C load/store per 16 k-steps). */
-    const int kc_max = balanced_block(k, kn->kc, 8);
-    const int nc_max = balanced_block(n1 - n0, kn->nc, NR);
     /* Pack A only when its slivers are reused across more than one B block. */
-    const int a_is_packed = (n1 - n0) > kn->nc;
+    const int a_is_packed = shared || (n1 - n0) > kn->nc;
+    const int kc_max = balanced_block(k, block_kc(kn, a_is_packed), 8);
+    const int nc_max = balanced_block(n1 - n0, kn->nc, NR);
     const int mc_max = a_is_packed ? balanced_block(m1 - m0, kn->mc, MR) : m1 - m0;
 
     /* Untransposed B is read in place when the copy would not pay: each k-step of a tile reads
@@ -157,14 +208,20 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
      * Only what this call uses is reserved: the small-matrix path touches no buffer at all. */
     float *packed_b = b_in_place ? NULL
                                  : buffer_reserve(&packed_b_buffer, (size_t)kc_max * nc_max);
-    float *packed_a = a_is_packed ? buffer_reserve(&packed_a_buffer, (size_t)mc_max * kc_max)
-                                  : NULL;
+    float *packed_a = shared ? shared->buf[0]
+                      : a_is_packed ? buffer_reserve(&packed_a_buffer, (size_t)mc_max * kc_max)
+                                    : NULL;
     float *edge_sliver =
         needs_edge ? buffer_reserve(&edge_sliver_buffer, (size_t)MR * kc_max) : NULL;
-    if ((!b_in_place && !packed_b) || (a_is_packed && !packed_a) || (needs_edge && !edge_sliver)) {
+    /* Without its buffers a thread computes its block with the reference at the end; in a team
+     * it still packs its share of A and meets the others at every barrier. */
+    const int fallback =
+        (!b_in_place && !packed_b) || (a_is_packed && !packed_a) || (needs_edge && !edge_sliver);
+    if (fallback && !shared) {
         gemm_block_fallback(pr, m0, m1, n0, n1);
         return;
     }
+    int block_index = 0;
 
     ck_gemm_tile tile;
     tile.alpha = pr->alpha;
@@ -182,7 +239,20 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
             /* op(A) block at (ic, pc) */
             const float *a_blk =
                 pr->trans_a ? pr->a + (size_t)pc * lda + ic : pr->a + (size_t)ic * lda + pc;
-            if (a_is_packed) kn->pack_a(pr->trans_a, mc, kc, a_blk, lda, MR, packed_a);
+            if (shared) { /* this thread's share of the slivers, then wait for the rest */
+                packed_a = shared->buf[block_index++ & 1];
+                const int slivers = (mc + MR - 1) / MR;
+                const int s0 = slivers * thread / nthreads, s1 = slivers * (thread + 1) / nthreads;
+                const int r0 = s0 * MR, r1 = CK_MIN(s1 * MR, mc);
+                if (r0 < r1)
+                    kn->pack_a(pr->trans_a, r1 - r0, kc,
+                               pr->trans_a ? a_blk + r0 : a_blk + (size_t)r0 * lda, lda, MR,
+                               packed_a + (size_t)r0 * kc);
+                gemm_barrier_wait(&shared->barrier, nthreads);
+                if (fallback) continue;
+            } else if (a_is_packed) {
+                kn->pack_a(pr->trans_a, mc, kc, a_blk, lda, MR, packed_a);
+            }
 
             for (int jc = n0; jc < n1; jc += nc_max) {
                 const int nc = CK_MIN(nc_max, n1 - jc);
@@ -191,6 +261,7 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
                     pr->trans_b ? pr->b + (size_t)jc * ldb + pc : pr->b + (size_t)pc * ldb + jc;
                 if (!b_in_place) kn->pack_b(pr->trans_b, kc, nc, b_blk, ldb, NR, packed_b);
                 tile.b_rs = b_in_place ? ldb : NR;
+
 
                 for (int ir = 0; ir < mc; ir += MR) {
                     const int mr = CK_MIN(MR, mc - ir);
@@ -224,6 +295,7 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
             }
         }
     }
+    if (fallback) gemm_block_fallback(pr, m0, m1, n0, n1);
 }
 
 /* ---- the small-matrix path ---- */
@@ -302,14 +374,45 @@ static int choose_grid_rows(int m, int n, int nthreads, int mr, int lanes) {
     return best_tm;
 }
 
+typedef struct {
+    const gemm_problem *pr;
+    gemm_shared_a *shared; /* NULL: independent blocks */
+} gemm_region;
+
 static void gemm_thread(void *ctx, int thread, int nthreads) {
-    const gemm_problem *pr = ctx;
+    const gemm_region *region = ctx;
+    const gemm_problem *pr = region->pr;
     const int tm = choose_grid_rows(pr->m, pr->n, nthreads, pr->kern->mr, pr->kern->lanes);
     const int tn = nthreads / tm;
     int64_t m0, m1, n0, n1;
     ck_split_range(pr->m, tm, thread / tn, pr->kern->mr, &m0, &m1);
     ck_split_range(pr->n, tn, thread % tn, pr->kern->lanes, &n0, &n1);
-    gemm_block(pr, (int)m0, (int)m1, (int)n0, (int)n1);
+    /* The shared plan holds only for the team it was made for (a runtime may start fewer). */
+    gemm_shared_a *shared =
+        region->shared && region->shared->nthreads == nthreads ? region->shared : NULL;
+    gemm_block(pr, (int)m0, (int)m1, (int)n0, (int)n1, shared, thread, nthreads);
+}
+
+/* The shared-A plan for a team of nthreads, or NULL when the threads' blocks are independent:
+ * only a 1×tn grid whose threads would each pack all of A (their columns span more than one
+ * B block) shares it. The buffers are the calling thread's. */
+static _Thread_local gemm_buffer shared_a_buffer;
+
+static gemm_shared_a *plan_shared_a(const gemm_problem *pr, int nthreads, gemm_shared_a *plan) {
+    const ck_gemm_kernels *kn = pr->kern;
+    if (choose_grid_rows(pr->m, pr->n, nthreads, kn->mr, kn->lanes) != 1) return NULL;
+    int64_t n0, n1;
+    ck_split_range(pr->n, nthreads, nthreads - 1, kn->lanes, &n0, &n1); /* the narrowest */
+    if (n1 - n0 <= kn->nc) return NULL;
+    const size_t block = (size_t)balanced_block(pr->m, kn->mc, kn->mr) *
+                         (size_t)balanced_block(pr->k, block_kc(kn, 1), 8);
+    float *buf = buffer_reserve(&shared_a_buffer, 2 * block);
+    if (!buf) return NULL;
+    plan->buf[0] = buf, plan->buf[1] = buf + block;
+    plan->nthreads = nthreads;
+    atomic_init(&plan->barrier.arrived, 0);
+    atomic_init(&plan->barrier.generation, 0);
+    return plan;
 }
 
 /* alpha == 0 or k == 0: C = act(beta·C + bias) without touching A or B. */
@@ -340,7 +443,7 @@ void ck_sgemm_bias_act(int trans_a, int trans_b, int m, int n, int k, float alph
     const double flops = 2.0 * m * n * k;
     if (flops < PARALLEL_MIN_FLOPS) { /* one thread: no region, no thread-count lookup */
         if (gemm_small_fits(&pr)) gemm_small(&pr);
-        else gemm_block(&pr, 0, m, 0, n);
+        else gemm_block(&pr, 0, m, 0, n, NULL, 0, 1);
         return;
     }
     int nthreads = ck_num_threads();
@@ -348,8 +451,13 @@ void ck_sgemm_bias_act(int trans_a, int trans_b, int m, int n, int k, float alph
     const int64_t tiles = (int64_t)((m + pr.kern->mr - 1) / pr.kern->mr) *
                           ((n + pr.kern->lanes - 1) / pr.kern->lanes);
     if (tiles < nthreads) nthreads = (int)tiles;
-    if (nthreads <= 1) gemm_block(&pr, 0, m, 0, n); /* no region, no grid: small products */
-    else ck_parallel_run(nthreads, gemm_thread, &pr);
+    if (nthreads <= 1) { /* no region, no grid: small products */
+        gemm_block(&pr, 0, m, 0, n, NULL, 0, 1);
+        return;
+    }
+    gemm_shared_a plan;
+    gemm_region region = {&pr, plan_shared_a(&pr, nthreads, &plan)};
+    ck_parallel_run(nthreads, gemm_thread, &region);
 }
 
 void ck_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,

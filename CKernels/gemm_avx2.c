@@ -149,6 +149,30 @@ CK_TARGET_AVX2 static ALWAYS_INLINE void transpose8x8(__m256 r[8]) {
  * (8 contiguous loads, a transpose, 8 contiguous stores); ragged edges fall back to scalar. */
 CK_TARGET_AVX2 void ck_gemm_pack_b_avx2(int trans_b, int kc, int nc, const float *b, int ldb,
                                         int nr, float *packed) {
+    if (!trans_b && (nr % 8) == 0) {
+        /* Row by row: each row of the block is read once, front to back (a stream the hardware
+         * prefetchers follow), and scattered into the panels. Panel by panel would read kc
+         * short pieces ldb apart, which with a power-of-two ldb fall into a few cache sets. */
+        const int full = nc / nr * nr;
+        for (int p = 0; p < kc; p++) {
+            const float *src = b + (size_t)p * ldb;
+            float *dst = packed + (size_t)p * nr;
+            for (int j0 = 0; j0 < full; j0 += nr) {
+                float *row = dst + (size_t)j0 * kc; /* panel j0 / nr, row p */
+                for (int j = 0; j < nr; j += 8)
+                    _mm256_store_ps(row + j, _mm256_loadu_ps(src + j0 + j));
+            }
+            if (full < nc) {
+                float *row = dst + (size_t)full * kc;
+                int j = 0;
+                for (; full + j + 8 <= nc; j += 8)
+                    _mm256_store_ps(row + j, _mm256_loadu_ps(src + full + j));
+                for (; full + j < nc; j++) row[j] = src[full + j];
+                for (; j < nr; j++) row[j] = 0.0f;
+            }
+        }
+        return;
+    }
     for (int j0 = 0; j0 < nc; j0 += nr) {
         const int w = CK_MIN(nr, nc - j0);
         float *panel = packed + (size_t)j0 * kc; /* kc×nr, row-major within the panel */

@@ -11,7 +11,9 @@
  *   rows = 1..12 computed rows (an edge sliver of M = 64 or 128 does not pay for 12, and an
  *          edge of A read in place is computed in place: no copy, no row read past M),
  *   A k-major (packed, or transposed in memory: 12 contiguous floats per k-step) or row-major
- *   (A read in place, one base pointer per three rows: the small-matrix path).
+ *   (A read in place, one base pointer per three rows: the small-matrix path),
+ *   packed = 1 for a full tile of packed A and B (the big squares): constant strides, four
+ *          k-steps per loop iteration.
  * The N edge is a lane mask, on the B loads (B may be read in place, so no lane past n is
  * touched; a masked load costs what a load costs here) and on the C load/store.
  * The epilogue — alpha, beta (C not read when beta == 0), bias, ReLU — is fused into the store.
@@ -26,7 +28,8 @@
 #define ALWAYS_INLINE __attribute__((always_inline)) inline
 
 CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, const int nv,
-                                                        const int rmajor, const int rows) {
+                                                        const int rmajor, const int rows,
+                                                        const int packed) {
     __m512 acc[MR][2];
 #pragma clang loop unroll(full)
     for (int r = 0; r < MR; r++) {
@@ -43,7 +46,7 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
     }
 
     const float *b = t->b;
-    const ptrdiff_t bs = t->b_rs;
+    const ptrdiff_t bs = packed ? NR : t->b_rs; /* packed: a constant, so addresses fold */
     const int kc = t->kc;
     /* Lanes of the last live vector that hold columns < n (B in place must not read past them). */
     const int n_last = t->n - 16 * (nv - 1); /* 1..16 */
@@ -102,6 +105,27 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
             b += bs;
         }
 #undef AVAL_R
+    } else if (packed) {
+        /* Packed sliver and panel (the big squares' inner loop): constant strides (the
+         * addresses fold into displacements) and four k-steps per iteration. A software
+         * prefetch of the B stream 8 steps ahead measured no gain here (the panel is one
+         * contiguous stream the hardware follows). */
+        const float *a = t->a;
+#define AVAL_P(r, j) a[(j) * MR + (r)]
+        for (; p + 4 <= kc; p += 4) {
+            STEP(0, 0, AVAL_P);
+            STEP(0, 1, AVAL_P);
+            STEP(0, 2, AVAL_P);
+            STEP(0, 3, AVAL_P);
+            a += 4 * MR;
+            b += 4 * NR;
+        }
+        for (; p < kc; p++) {
+            STEP(0, 0, AVAL_P);
+            a += MR;
+            b += NR;
+        }
+#undef AVAL_P
     } else {
         /* A sliver: MR×kc, column-major (12 contiguous floats per k-step), stride a_cs. */
         const ptrdiff_t cs = t->a_cs;
@@ -189,8 +213,8 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
  * the driver never copies a ragged sliver (the small-matrix path: 8×8, 33×17, M = 64 or 1). */
 #define ROW_CASE(R, RMAJOR)                                                                       \
     case R:                                                                                       \
-        if (wide) tile_kernel(t, 2, RMAJOR, R);                                                   \
-        else tile_kernel(t, 1, RMAJOR, R);                                                        \
+        if (wide) tile_kernel(t, 2, RMAJOR, R, 0);                                                \
+        else tile_kernel(t, 1, RMAJOR, R, 0);                                                     \
         return;
 #define ROW_SWITCH(rows, RMAJOR)                                                                  \
     switch (rows) {                                                                               \
@@ -198,8 +222,8 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
         ROW_CASE(5, RMAJOR) ROW_CASE(6, RMAJOR) ROW_CASE(7, RMAJOR) ROW_CASE(8, RMAJOR)           \
         ROW_CASE(9, RMAJOR) ROW_CASE(10, RMAJOR) ROW_CASE(11, RMAJOR)                             \
     default:                                                                                      \
-        if (wide) tile_kernel(t, 2, RMAJOR, MR);                                                  \
-        else tile_kernel(t, 1, RMAJOR, MR);                                                       \
+        if (wide) tile_kernel(t, 2, RMAJOR, MR, 0);                                               \
+        else tile_kernel(t, 1, RMAJOR, MR, 0);                                                    \
         return;                                                                                   \
     }
 
@@ -211,6 +235,10 @@ static inline int rows_for(const ck_gemm_tile *t) {
 
 CK_TARGET_AVX512 static void kernel_kmajor(const ck_gemm_tile *t) {
     const int wide = t->n > 16;
+    if (wide && t->a_cs == MR && t->b_rs == NR && rows_for(t) == MR) {
+        tile_kernel(t, 2, 0, MR, 1); /* packed A and B, a full 12-row tile */
+        return;
+    }
     ROW_SWITCH(rows_for(t), 0)
 }
 
@@ -226,6 +254,7 @@ const ck_gemm_kernels ck_gemm_kernels_avx512 = {
     .nr = NR,
     .lanes = 16,
     .kc = 384,
+    .kc_packed = 512,
     .nc = 512,
     .mc = 1536,
     .b_in_place = 1,
