@@ -151,66 +151,87 @@ public final class Conv2D: Layer, @unchecked Sendable {
 
     override public func call(_ inputs: [Tensor], training: Bool) throws -> [Tensor] {
         let x = inputs[0]
-        guard let kernel else { throw PeregrineError.invalidArgument(operation: name, expected: "a built layer", actual: "unbuilt") }
-        let w = kernel.value
-        guard x.rank == 4, x.shape[3] == w.shape[2] * groups else {
-            throw PeregrineError.shapeMismatch(
-                operation: name, expected: [-1, -1, -1, w.shape[2] * groups], actual: x.shape)
-        }
-        let shape = try geometry(inputShape: Array(x.shape.dropFirst()), batch: x.shape[0])
-        let b = bias?.value
+        let (w, b, shape) = try operands(for: x)
         if let fused = activation.fusedKernel {
             return [Conv2D.convolution(x, w, b, shape, activation: fused, name: name)]
         }
         return [try activation(Conv2D.convolution(x, w, b, shape, activation: CK_ACT_IDENTITY, name: name))]
     }
 
+    /// The kernel, the bias and the geometry for an input batch `x`, which is checked.
+    func operands(for x: Tensor) throws -> (kernel: Tensor, bias: Tensor?, shape: ck_conv2d_shape) {
+        guard let kernel else { throw PeregrineError.invalidArgument(operation: name, expected: "a built layer", actual: "unbuilt") }
+        let w = kernel.value
+        guard x.rank == 4, x.shape[3] == w.shape[2] * groups else {
+            throw PeregrineError.shapeMismatch(
+                operation: name, expected: [-1, -1, -1, w.shape[2] * groups], actual: x.shape)
+        }
+        return (w, bias?.value, try geometry(inputShape: Array(x.shape.dropFirst()), batch: x.shape[0]))
+    }
+
     /// act(conv(x, w) + b) as one recorded operation: forward the fused im2col GEMM; backward
-    /// the activation's derivative from the output, then dx by col2im(dz·wᵀ), dw = im2col(x)ᵀ·dz
-    /// and db = Σ dz.
+    /// ``convolutionGradients(_:_:_:output:upstream:_:activation:needed:)``.
     static func convolution(
         _ x: Tensor, _ w: Tensor, _ b: Tensor?, _ shape: ck_conv2d_shape, activation act: ck_activation,
         name: String
     ) -> Tensor {
-        var s = shape
-        let outputShape = [Int(s.batch), Int(s.out_h), Int(s.out_w), Int(s.out_c)]
-        let y = Tensor(uninitializedShape: outputShape)
-        ck_conv2d_forward(&s, x.pointer, w.pointer, b.map { UnsafePointer($0.pointer) }, act, y.pointer)
+        let y = convolutionOutput(x, w, b, shape, activation: act)
         let inputs = b.map { [x, w, $0] } ?? [x, w]
         return y.recorded(name, inputs: inputs, selectiveBackward: { g, needed in
-            var s = shape
-            let dw = Tensor(uninitializedShape: w.shape)
-            let db = b == nil ? nil : Tensor(uninitializedShape: [Int(s.out_c)])
-            if act == CK_ACT_RELU {
-                // The ReLU mask is applied inside the filter gradient's blocked pass; the masked
-                // gradient is kept only when col2im needs it.
-                let dz = needed.contains(0) ? Tensor(uninitializedShape: outputShape) : nil
-                ck_conv2d_backward_filter_relu(&s, x.pointer, g.pointer, y.pointer, dz?.pointer, dw.pointer, db?.pointer)
-                var dx: Tensor?
-                if let dz {
-                    let grad = Tensor(uninitializedShape: x.shape)
-                    ck_conv2d_backward_data(&s, dz.pointer, w.pointer, grad.pointer)
-                    dx = grad
-                }
-                guard let db else { return [dx, dw] }
-                return [dx, dw, db]
-            }
-            var dz = g
-            if act != CK_ACT_IDENTITY {
-                let op: ck_unary_op = act == CK_ACT_SIGMOID ? CK_UNARY_SIGMOID : CK_UNARY_TANH
-                dz = Tensor(uninitializedShape: outputShape)
-                ck_unary_backward(op, Int64(y.scalarCount), y.pointer, y.pointer, g.pointer, dz.pointer)
-            }
-            // A model's first convolution reads the data, which needs no gradient: skip col2im.
+            convolutionGradients(x, w, b, output: y, upstream: g, shape, activation: act, needed: needed)
+        })
+    }
+
+    /// act(conv(x, w) + b), not recorded: the fused im2col GEMM with the activation in its store.
+    static func convolutionOutput(
+        _ x: Tensor, _ w: Tensor, _ b: Tensor?, _ shape: ck_conv2d_shape, activation act: ck_activation
+    ) -> Tensor {
+        var s = shape
+        let y = Tensor(uninitializedShape: [Int(s.batch), Int(s.out_h), Int(s.out_w), Int(s.out_c)])
+        ck_conv2d_forward(&s, x.pointer, w.pointer, b.map { UnsafePointer($0.pointer) }, act, y.pointer)
+        return y
+    }
+
+    /// The gradients [dx, dw, db] of act(conv(x, w) + b) from the upstream gradient `g` at its
+    /// output `y` (read only for the activation's derivative): dx by col2im(dz·wᵀ) (nil when not
+    /// needed), dw = im2col(x)ᵀ·dz and db = Σ dz, with dz = g·act'(y).
+    static func convolutionGradients(
+        _ x: Tensor, _ w: Tensor, _ b: Tensor?, output y: Tensor, upstream g: Tensor, _ shape: ck_conv2d_shape,
+        activation act: ck_activation, needed: NeededGradients
+    ) -> [Tensor?] {
+        var s = shape
+        let outputShape = g.shape
+        let dw = Tensor(uninitializedShape: w.shape)
+        let db = b == nil ? nil : Tensor(uninitializedShape: [Int(s.out_c)])
+        if act == CK_ACT_RELU {
+            // The ReLU mask is applied inside the filter gradient's blocked pass; the masked
+            // gradient is kept only when col2im needs it.
+            let dz = needed.contains(0) ? Tensor(uninitializedShape: outputShape) : nil
+            ck_conv2d_backward_filter_relu(&s, x.pointer, g.pointer, y.pointer, dz?.pointer, dw.pointer, db?.pointer)
             var dx: Tensor?
-            if needed.contains(0) {
+            if let dz {
                 let grad = Tensor(uninitializedShape: x.shape)
                 ck_conv2d_backward_data(&s, dz.pointer, w.pointer, grad.pointer)
                 dx = grad
             }
-            ck_conv2d_backward_filter(&s, x.pointer, dz.pointer, dw.pointer, db?.pointer)
             guard let db else { return [dx, dw] }
             return [dx, dw, db]
-        })
+        }
+        var dz = g
+        if act != CK_ACT_IDENTITY {
+            let op: ck_unary_op = act == CK_ACT_SIGMOID ? CK_UNARY_SIGMOID : CK_UNARY_TANH
+            dz = Tensor(uninitializedShape: outputShape)
+            ck_unary_backward(op, Int64(y.scalarCount), y.pointer, y.pointer, g.pointer, dz.pointer)
+        }
+        // A model's first convolution reads the data, which needs no gradient: skip col2im.
+        var dx: Tensor?
+        if needed.contains(0) {
+            let grad = Tensor(uninitializedShape: x.shape)
+            ck_conv2d_backward_data(&s, dz.pointer, w.pointer, grad.pointer)
+            dx = grad
+        }
+        ck_conv2d_backward_filter(&s, x.pointer, dz.pointer, dw.pointer, db?.pointer)
+        guard let db else { return [dx, dw] }
+        return [dx, dw, db]
     }
 }

@@ -15,7 +15,7 @@ public final class MaxPooling2D: Layer, @unchecked Sendable {
     public let strides: (Int, Int)
     /// `valid` or `same`.
     public let padding: Padding
-    private let geometry: PoolingGeometry
+    let geometry: PoolingGeometry
 
     /// Keras's `MaxPooling2D(pool_size=(2, 2), strides=None, padding="valid")`.
     ///

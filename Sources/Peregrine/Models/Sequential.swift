@@ -150,6 +150,14 @@ public final class Sequential: Model, @unchecked Sendable {
                 index += 1
                 continue
             }
+            // Conv2D(activation: .relu) → MaxPooling2D: one tape node whose backward masks the
+            // pooled gradient instead of the convolution's (see ConvReLUMaxPoolFusion.swift).
+            if mask == nil, !NumericsCheck.isOn, index < stack.endIndex, let conv = layer as? Conv2D,
+               conv.activation == .relu, let pool = stack[index] as? MaxPooling2D {
+                x = try conv.callFusingMaxPool(pool, x)
+                index += 1
+                continue
+            }
             let (outputs, masks) = try layer.callPropagatingMasks([x], masks: [mask], training: training)
             guard outputs.count == 1 else {
                 throw PeregrineError.invalidArgument(
