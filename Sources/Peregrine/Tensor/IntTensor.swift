@@ -119,7 +119,7 @@ public struct IntTensor: Sendable {
     public mutating func withUnsafeMutableBufferPointer<R>(
         _ body: (UnsafeMutableBufferPointer<Int32>) throws -> R
     ) rethrows -> R {
-        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        if !isKnownUniquelyReferenced(&storage) || storage.isView { storage = storage.copy() }
         return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: storage.count))
     }
 

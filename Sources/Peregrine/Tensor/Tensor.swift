@@ -98,7 +98,7 @@ public struct Tensor: Sendable {
     public mutating func withUnsafeMutableBufferPointer<R>(
         _ body: (UnsafeMutableBufferPointer<Float>) throws -> R
     ) rethrows -> R {
-        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        if !isKnownUniquelyReferenced(&storage) || storage.isView { storage = storage.copy() }
         return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: storage.count))
     }
 

@@ -18,6 +18,9 @@ final class TensorStorage<Element>: @unchecked Sendable {
     /// so kernels can be handed a non-null pointer).
     let pointer: UnsafeMutablePointer<Element>
     let count: Int
+    /// For a view: the storage whose elements these are (kept alive, never written through the
+    /// view: writers copy a view first). nil for a storage that owns its buffer.
+    let viewed: TensorStorage?
 
     /// Uninitialised storage for `count` trivial elements (Float, Int32).
     init(count: Int) {
@@ -25,7 +28,21 @@ final class TensorStorage<Element>: @unchecked Sendable {
         let bytes = Swift.max(count, 1) * MemoryLayout<Element>.stride
         pointer = TensorBufferPool.shared.take(byteCount: bytes)
             .bindMemory(to: Element.self, capacity: Swift.max(count, 1))
+        viewed = nil
     }
+
+    /// `count` elements of `base` from `offset` on, without a copy: the batches `predict`,
+    /// `evaluate` and unshuffled `fit` cut from a data set are contiguous runs of rows.
+    init(viewing base: TensorStorage, offset: Int, count: Int) {
+        precondition(offset >= 0 && count >= 0 && offset + count <= base.count, "view out of bounds")
+        let root = base.viewed ?? base
+        pointer = base.pointer + offset
+        self.count = count
+        viewed = root
+    }
+
+    /// Whether this storage borrows another's elements (then it must be copied before a write).
+    var isView: Bool { viewed != nil }
 
     /// A copy of `count` elements from `source` (which may be nil when `count` is 0).
     convenience init(copying source: UnsafePointer<Element>?, count: Int) {
@@ -39,6 +56,7 @@ final class TensorStorage<Element>: @unchecked Sendable {
     }
 
     deinit {
+        if viewed != nil { return }
         TensorBufferPool.shared.give(
             UnsafeMutableRawPointer(pointer), byteCount: Swift.max(count, 1) * MemoryLayout<Element>.stride)
     }

@@ -156,8 +156,8 @@ extension Model {
         var logs: [String: Float] = [:]
         for step in 0..<steps {
             let range = step * batchSize..<Swift.min(count, (step + 1) * batchSize)
-            let xb = try x.map { try $0[range] }
-            let yb = try y.map { try $0[range] }
+            let xb = try x.map { try $0.rowsView(range) }
+            let yb = try y.map { try $0.rowsView(range) }
             let (predictions, masks) = try callWithMasks(xb, training: false)
             let (total, perOutput) = try weightedLoss(training, yb, predictions, masks)
             logs = try updateTrackers(trackers, training, yb, predictions, masks, total, perOutput, batch: range.count)
@@ -190,7 +190,7 @@ extension Model {
         var start = 0
         while start < count {
             let range = start..<Swift.min(count, start + batchSize)
-            parts.append(try self(try x.map { try $0[range] }, training: false))
+            parts.append(try self(try x.map { try $0.rowsView(range) }, training: false))
             start = range.upperBound
         }
         guard let first = parts.first else { return try self(x, training: false) }
@@ -257,7 +257,7 @@ extension Model {
     }
 
     private func batch(_ tensor: Tensor, _ range: Range<Int>, _ order: IntTensor?) throws -> Tensor {
-        guard let order else { return try tensor[range] }
+        guard let order else { return try tensor.rowsView(range) }
         return try tensor.gatherRows(try order[range])
     }
 
