@@ -415,28 +415,51 @@ POOL_DISPATCH(global_max_forward, global_job)
 /* dx = dy / HW broadcast over the cells (TF's mean gradient). Items are cells of all images
  * (n·HW + p), so the threads split the writes evenly whatever the batch; the quotient is
  * computed once per image a range touches, and the common channel counts store from registers
- * (measured at [128, 121, 64]: 69% -> ~90% of a copy on one thread). */
+ * (measured at [128, 121, 64]: 69% -> ~90% of a copy on one thread).
+ * A cell of C = 16, 32 or 64 floats that does not start on a 64-byte boundary (every cell then
+ * starts h floats before one) is stored as the C floats from that boundary on, with the
+ * quotients rotated by h (share[t] belongs to channel (t + h) mod C): whole-line stores, the
+ * h floats before the boundary and the last cell's C − h stored one at a time, per image and
+ * range (measured at
+ * [128, 121, 64], dx 16 B off, in-process A/B: two threads 1.03-1.16x, 60% -> 65% of a copy;
+ * one thread 1.00x. Storing all of it as aligned lines, the pseudo-cell across two images
+ * included, measured 0.97x of this: its loop compiled worse). */
 INLINE void global_share_cells(const float *restrict dy, float *restrict dx, int64_t cells,
-                               int64_t C, float count, int64_t width) {
+                               int64_t C, float count, int64_t width, int64_t h) {
     float share[64];
-    for (int64_t c = 0; c < width; c++) share[c] = dy[c] / count;
+    for (int64_t c = 0; c < width; c++) share[c] = dy[(c + h) % width] / count;
     for (int64_t p = 0; p < cells; p++)
         for (int64_t c = 0; c < width; c++) dx[p * C + c] = share[c];
 }
 
+/* Cells [0, cells) of one image, C ∈ {16, 32, 64} channels, dx of the first cell h floats
+ * before a 64-byte boundary. */
+INLINE void global_share_aligned(const float *restrict dy, float *restrict dx, int64_t cells,
+                                 int64_t C, float count, int64_t h) {
+    if (h == 0 || cells < 2) {
+        global_share_cells(dy, dx, cells, C, count, C, 0);
+        return;
+    }
+    global_share_cells(dy, dx + h, cells - 1, C, count, C, h);
+    for (int64_t c = 0; c < h; c++) dx[c] = dy[c] / count;
+    for (int64_t c = h; c < C; c++) dx[(cells - 1) * C + c] = dy[c] / count;
+}
+
 INLINE void global_avg_backward_loop(const global_job *j, int64_t begin, int64_t end) {
     const int64_t C = j->channels, HW = j->cells;
+    const uintptr_t a = (uintptr_t)j->out;
+    const int64_t h = (a & 3) == 0 ? (int64_t)(((64 - (a & 63)) & 63) / 4) : 0;
     for (int64_t q = begin; q < end;) {
         const int64_t n = q / HW, p0 = q % HW, cells = CK_MIN(HW - p0, end - q);
         const float *dy = j->dy + n * C;
         float *dx = j->out + q * C;
         switch (C) {
-        case 16: global_share_cells(dy, dx, cells, C, (float)HW, 16); break;
-        case 32: global_share_cells(dy, dx, cells, C, (float)HW, 32); break;
-        case 64: global_share_cells(dy, dx, cells, C, (float)HW, 64); break;
+        case 16: global_share_aligned(dy, dx, cells, 16, (float)HW, h); break;
+        case 32: global_share_aligned(dy, dx, cells, 32, (float)HW, h); break;
+        case 64: global_share_aligned(dy, dx, cells, 64, (float)HW, h); break;
         default:
             for (int64_t c0 = 0; c0 < C; c0 += 64)
-                global_share_cells(dy + c0, dx + c0, cells, C, (float)HW, CK_MIN(64, C - c0));
+                global_share_cells(dy + c0, dx + c0, cells, C, (float)HW, CK_MIN(64, C - c0), 0);
             break;
         }
         q += cells;
