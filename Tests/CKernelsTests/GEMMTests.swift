@@ -198,10 +198,11 @@ struct GEMMTests {
         }
     }
 
-    /// Many B blocks and many A blocks: M beyond MC (1536) with N beyond NC, on the best path.
+    /// Many B blocks and many A blocks: M beyond MC (3072 on AVX-512) with N beyond NC, on the
+    /// best path.
     @Test func sgemmLargeBlocks() {
         for (transA, transB) in [(Int32(0), Int32(0)), (1, 1)] {
-            let problem = Problem(transA: transA, transB: transB, m: 1600, n: 530, k: 20,
+            let problem = Problem(transA: transA, transB: transB, m: 3100, n: 530, k: 20,
                                   alpha: 1, beta: 0.5)
             let (want, bound) = problem.reference()
             for threads: Int32 in [1, 2] {
