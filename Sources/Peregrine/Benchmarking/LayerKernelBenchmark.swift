@@ -105,28 +105,31 @@ public struct KernelResult: Sendable {
 }
 
 /// Operand buffers a benchmark owns: filled once with seeded uniform values, freed with it.
+/// 64-byte aligned, as every tensor's buffer is (`allocate` gives 16 bytes, which would make the
+/// memory-bound kernels straddle cache lines on every vector access and measure a case the
+/// library never runs).
 final class BenchmarkBuffers {
-    private var floats: [UnsafeMutablePointer<Float>] = []
-    private var ints: [UnsafeMutablePointer<Int32>] = []
+    private var buffers: [UnsafeMutableRawPointer] = []
+
+    private func aligned<T>(_ count: Int, _ type: T.Type) -> UnsafeMutablePointer<T> {
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<T>.stride, alignment: 64)
+        buffers.append(p)
+        return p.bindMemory(to: T.self, capacity: max(count, 1))
+    }
 
     func floats(_ count: Int, seed: UInt64, low: Float = -1, high: Float = 1) -> UnsafeMutablePointer<Float> {
-        let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        let p = aligned(count, Float.self)
         ck_random_uniform(Int64(count), seed, 0, low, high, p)
-        floats.append(p)
         return p
     }
 
     func ints(_ count: Int) -> UnsafeMutablePointer<Int32> {
-        let p = UnsafeMutablePointer<Int32>.allocate(capacity: max(count, 1))
+        let p = aligned(count, Int32.self)
         ck_fill_int32(Int64(count), 0, p)
-        ints.append(p)
         return p
     }
 
-    deinit {
-        floats.forEach { $0.deallocate() }
-        ints.forEach { $0.deallocate() }
-    }
+    deinit { buffers.forEach { $0.deallocate() } }
 }
 
 /// The convolution, pooling and batch-norm kernels on the cnn workload's shapes, each with the
