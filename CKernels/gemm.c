@@ -194,9 +194,14 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1,
      * NR contiguous floats of one row of B either way, and skipping the copy gains 5-10% on the
      * NN layers' M = 128 products. But a B block read in place spans kc rows ldb apart, and with
      * a power-of-two ldb those rows fall into a few L2 sets and evict each other, so a block that
-     * is reused by many slivers (a tall M) and spans more than the L2 is packed. Bᵀ is always
-     * packed. */
-    const int b_in_place = kn->b_in_place && !pr->trans_b &&
+     * is reused by many slivers (a tall M) and spans more than the L2 is packed. Rows a multiple
+     * of 2 KiB apart (ldb = 512, a Dense layer of 512 units) alias in L1 already: a tile's
+     * columns over kc rows fall into four L1 sets, and every sliver of A re-reads them from L2.
+     * Such a B reused by more than two slivers is packed too: one core, 128×512×784
+     * 128-133 -> 142 GFLOP/s, 256×512×784 127-134 -> 149, 512³ 139 -> 153 (ldb = 256 measured
+     * no gain: 128×256×512 151 -> 146, so it stays in place). Bᵀ is always packed. */
+    const int b_aliases = ldb % 512 == 0 && m1 - m0 > 2 * MR;
+    const int b_in_place = kn->b_in_place && !pr->trans_b && !b_aliases &&
                            ((int64_t)kc_max * ldb <= B_IN_PLACE_SPAN || m1 - m0 <= B_IN_PLACE_ROWS);
 
     /* A ragged last sliver of A read in place is copied (zero-padded) unless the kernels take

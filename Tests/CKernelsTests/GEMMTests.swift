@@ -132,6 +132,7 @@ struct GEMMTests {
         (0, 5, 7), (5, 0, 7), (5, 7, 0), (1, 1, 1), (3, 17, 33), (17, 3, 127), (33, 127, 3),
         (127, 33, 17), (300, 17, 33), (17, 300, 127), (33, 33, 300), (127, 127, 127),
         (1, 300, 300), (300, 1, 33), (128, 10, 512), (13, 70, 800), (40, 600, 33), (100, 33, 1),
+        (50, 509, 100),  // ldb = 509 + 3 = 512: an untransposed B whose rows alias is packed
     ] + smallPathShapes
 
     /// Both sides of the small-matrix path's limits (one thread below 2·10^6 flops; one block:
