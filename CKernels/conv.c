@@ -39,24 +39,8 @@
 #define CONV_BLOCK_MIN_ROWS 48
 #define CONV_BLOCK_MAX_ROWS 8192
 
-typedef struct {
-    float *data;
-    size_t capacity; /* floats */
-} conv_buffer;
-
 /* Per-thread scratch (the GEMM keeps its packing buffers the same way): grows, never shrinks. */
-static _Thread_local conv_buffer col_buffer, partial_buffer, mask_buffer;
-
-static float *conv_reserve(conv_buffer *buf, size_t floats) {
-    if (buf->capacity < floats) {
-        free(buf->data);
-        size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
-        buf->data = aligned_alloc(64, bytes);
-        buf->capacity = buf->data ? floats : 0;
-        ck_scratch_release_at_exit(&buf->data, &buf->capacity);
-    }
-    return buf->data;
-}
+static _Thread_local ck_scratch col_buffer, partial_buffer, mask_buffer;
 
 static inline int64_t conv_cin_group(const ck_conv2d_shape *s) { return s->in_c / s->groups; }
 static inline int64_t conv_fout_group(const ck_conv2d_shape *s) { return s->out_c / s->groups; }
@@ -261,7 +245,7 @@ static void conv_forward_thread(void *ctx, int thread, int nthreads) {
     const int64_t block = conv_block_rows(s);
     int64_t begin, end;
     ck_split_range(conv_rows(s), nthreads, thread, 1, &begin, &end);
-    float *col = conv_reserve(&col_buffer, (size_t)(block * K));
+    float *col = ck_scratch_reserve(&col_buffer, (size_t)(block * K));
     if (!col) return;
     for (int64_t p0 = begin; p0 < end; p0 += block) {
         const int64_t rows = CK_MIN(block, end - p0);
@@ -479,7 +463,7 @@ static void conv_filter_thread(void *ctx, int thread, int nthreads) {
     ck_split_range(conv_rows(s), nthreads, thread, 1, &begin, &end);
     float *dw = thread == 0 ? j->dw : j->partials + (int64_t)(thread - 1) * (K * F + F);
     float *db = thread == 0 ? j->db : dw + K * F;
-    float *col = conv_reserve(&col_buffer, (size_t)(block * K));
+    float *col = ck_scratch_reserve(&col_buffer, (size_t)(block * K));
     if (!col) return;
     int first = 1;
     if (begin >= end) {
@@ -488,7 +472,7 @@ static void conv_filter_thread(void *ctx, int thread, int nthreads) {
     if (db) memset(db, 0, (size_t)F * sizeof(float));
     float *mask = NULL;
     if (j->relu_y && !j->dz) {
-        mask = conv_reserve(&mask_buffer, (size_t)(block * F));
+        mask = ck_scratch_reserve(&mask_buffer, (size_t)(block * F));
         if (!mask) return;
     }
     for (int64_t p0 = begin; p0 < end; p0 += block, first = 0) {
@@ -536,7 +520,7 @@ static void conv_backward_filter(const ck_conv2d_shape *s, const float *x, const
     int nthreads = (int)CK_MIN((int64_t)ck_num_threads(), CK_MAX((M + block - 1) / block, 1));
     conv_filter_job j = {s, x, dy, dw, db, NULL, nthreads, relu_y, dz};
     if (nthreads > 1) {
-        j.partials = conv_reserve(&partial_buffer, (size_t)((nthreads - 1) * (K * F + F)));
+        j.partials = ck_scratch_reserve(&partial_buffer, (size_t)((nthreads - 1) * (K * F + F)));
         if (!j.partials) j.nthreads = nthreads = 1;
     }
     ck_parallel_run(nthreads, conv_filter_thread, &j);
@@ -574,7 +558,7 @@ static void conv_data_images(const ck_conv2d_shape *s, const float *dy_all, cons
     const int64_t image = s->in_h * s->in_w * s->in_c, pixels = s->out_h * s->out_w;
     const int64_t block = conv_rows_for(s, CONV_DATA_BLOCK_BYTES);
     memset(dx + n0 * image, 0, (size_t)((n1 - n0) * image) * sizeof(float));
-    float *dcol = conv_reserve(&col_buffer, (size_t)(block * K));
+    float *dcol = ck_scratch_reserve(&col_buffer, (size_t)(block * K));
     if (!dcol) return;
     for (int64_t p0 = n0 * pixels; p0 < n1 * pixels; p0 += block) {
         const int64_t rows = CK_MIN(block, n1 * pixels - p0);

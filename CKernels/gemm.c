@@ -79,23 +79,7 @@ static const ck_gemm_kernels *active_kernels(void) {
 
 /* ---- thread-local packing buffers ---- */
 
-typedef struct {
-    float *data;
-    size_t floats;
-} gemm_buffer;
-
-static _Thread_local gemm_buffer packed_a_buffer, packed_b_buffer, edge_sliver_buffer;
-
-static float *buffer_reserve(gemm_buffer *buf, size_t floats) {
-    if (buf->floats < floats) {
-        free(buf->data);
-        size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
-        buf->data = aligned_alloc(64, bytes);
-        buf->floats = buf->data ? floats : 0;
-        ck_scratch_release_at_exit(&buf->data, &buf->floats);
-    }
-    return buf->data;
-}
+static _Thread_local ck_scratch packed_a_buffer, packed_b_buffer, edge_sliver_buffer;
 
 static inline int round_up(int x, int to) { return (x + to - 1) / to * to; }
 
@@ -212,12 +196,12 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1,
     /* B block: kc×nc in NR-wide panels; A block: mc×kc in MR-row slivers; edge: one MR×kc.
      * Only what this call uses is reserved: the small-matrix path touches no buffer at all. */
     float *packed_b = b_in_place ? NULL
-                                 : buffer_reserve(&packed_b_buffer, (size_t)kc_max * nc_max);
+                                 : ck_scratch_reserve(&packed_b_buffer, (size_t)kc_max * nc_max);
     float *packed_a = shared ? shared->buf[0]
-                      : a_is_packed ? buffer_reserve(&packed_a_buffer, (size_t)mc_max * kc_max)
+                      : a_is_packed ? ck_scratch_reserve(&packed_a_buffer, (size_t)mc_max * kc_max)
                                     : NULL;
     float *edge_sliver =
-        needs_edge ? buffer_reserve(&edge_sliver_buffer, (size_t)MR * kc_max) : NULL;
+        needs_edge ? ck_scratch_reserve(&edge_sliver_buffer, (size_t)MR * kc_max) : NULL;
     /* Without its buffers a thread computes its block with the reference at the end; in a team
      * it still packs its share of A and meets the others at every barrier. */
     const int fallback =
@@ -332,7 +316,7 @@ static void gemm_small(const gemm_problem *pr) {
     tile.b_rs = pr->ldb;
     if (pr->trans_b) { /* Bᵀ [n×k]: k×n in NR-wide panels (only B is packed) */
         const int n_pad = (n + NR - 1) / NR * NR;
-        float *packed = buffer_reserve(&packed_b_buffer, (size_t)k * n_pad);
+        float *packed = ck_scratch_reserve(&packed_b_buffer, (size_t)k * n_pad);
         if (!packed) {
             gemm_block_fallback(pr, 0, m, 0, n);
             return;
@@ -401,7 +385,7 @@ static void gemm_thread(void *ctx, int thread, int nthreads) {
 /* The shared-A plan for a team of nthreads, or NULL when the threads' blocks are independent:
  * only a 1×tn grid whose threads would each pack all of A (their columns span more than one
  * B block) shares it. The buffers are the calling thread's. */
-static _Thread_local gemm_buffer shared_a_buffer;
+static _Thread_local ck_scratch shared_a_buffer;
 
 static gemm_shared_a *plan_shared_a(const gemm_problem *pr, int nthreads, gemm_shared_a *plan) {
     const ck_gemm_kernels *kn = pr->kern;
@@ -411,7 +395,7 @@ static gemm_shared_a *plan_shared_a(const gemm_problem *pr, int nthreads, gemm_s
     if (n1 - n0 <= kn->nc) return NULL;
     const size_t block = (size_t)balanced_block(pr->m, kn->mc, kn->mr) *
                          (size_t)balanced_block(pr->k, block_kc(kn, 1), 8);
-    float *buf = buffer_reserve(&shared_a_buffer, 2 * block);
+    float *buf = ck_scratch_reserve(&shared_a_buffer, 2 * block);
     if (!buf) return NULL;
     plan->buf[0] = buf, plan->buf[1] = buf + block;
     plan->nthreads = nthreads;

@@ -40,8 +40,6 @@
  */
 #include "gemm_internal.h"
 
-#include <stdlib.h>
-
 #define SKINNY 4 /* at most this many rows (tiny M) or columns (tiny N) of C */
 #define DOT_MIN_K 32
 #define PARALLEL_MIN_FLOPS (2.0e6)
@@ -317,19 +315,12 @@ static void skinny_thread(void *ctx, int thread, int nthreads) {
     else axpy_range(g, (int)begin, (int)end);
 }
 
-static _Thread_local float *packed_rows;
-static _Thread_local size_t packed_floats;
+static _Thread_local ck_scratch packed_rows_buffer;
 
 /* rows[r][p] = src[r·rs + p·ps] for r < count, p < k: Aᵀ's or B's few vectors made contiguous. */
 static float *pack_rows(int count, int k, const float *src, ptrdiff_t rs, ptrdiff_t ps) {
-    const size_t need = (size_t)count * k;
-    if (packed_floats < need) {
-        free(packed_rows);
-        packed_rows = aligned_alloc(64, (need * sizeof(float) + 63) & ~(size_t)63);
-        packed_floats = packed_rows ? need : 0;
-        ck_scratch_release_at_exit(&packed_rows, &packed_floats);
-        if (!packed_rows) return NULL;
-    }
+    float *packed_rows = ck_scratch_reserve(&packed_rows_buffer, (size_t)count * k);
+    if (!packed_rows) return NULL;
     for (int r = 0; r < count; r++)
         for (int p = 0; p < k; p++) packed_rows[(size_t)r * k + p] = src[r * rs + p * ps];
     return packed_rows;

@@ -25,6 +25,17 @@ int ck_thread_isa(void);
  * _Thread_local scratch buffer each time it is (re)allocated; repeated calls are cheap. */
 void ck_scratch_release_at_exit(float **data, size_t *capacity);
 
+/* A _Thread_local scratch buffer: grows to the largest request its thread has made, never
+ * shrinks (so a warm training step allocates nothing), freed when its thread exits. */
+typedef struct {
+    float *data;
+    size_t floats;
+} ck_scratch;
+
+/* At least `floats` floats of `buffer`, 64-byte aligned (the contents are not kept when it
+ * grows), or NULL when the allocation fails. */
+float *ck_scratch_reserve(ck_scratch *buffer, size_t floats);
+
 /* ---- threading (parallel.c) ---- */
 
 /* Body of a parallel region: called once per thread with its index and the team size. */

@@ -104,28 +104,17 @@ void rnn_run_batch_threads(int64_t batch, ck_parallel_body body, void *ctx) {
 
 /* ---- weights re-laid out once per sequence ---- */
 
-static _Thread_local float *weight_buffer;
-static _Thread_local size_t weight_buffer_floats;
+static _Thread_local ck_scratch weight_buffer;
 
-float *rnn_weight_buffer(int64_t floats) {
-    if ((size_t)floats > weight_buffer_floats) {
-        free(weight_buffer);
-        size_t bytes = ((size_t)floats * sizeof(float) + 63) & ~(size_t)63;
-        weight_buffer = aligned_alloc(64, bytes);
-        weight_buffer_floats = weight_buffer ? (size_t)floats : 0;
-        ck_scratch_release_at_exit(&weight_buffer, &weight_buffer_floats);
-    }
-    return weight_buffer;
-}
+float *rnn_weight_buffer(int64_t floats) { return ck_scratch_reserve(&weight_buffer, (size_t)floats); }
 
+/* Both are ck_copy_strided32 (copy.c) with the destination's strides. */
 void rnn_copy_weights(int64_t rows, int64_t cols, const float *src, int64_t ld, float *dst) {
-    for (int64_t r = 0; r < rows; r++) memcpy(dst + r * ld, src + r * cols, (size_t)cols * sizeof(float));
+    const int64_t shape[2] = {rows, cols}, from[2] = {cols, 1}, to[2] = {ld, 1};
+    ck_copy_strided32(2, shape, src, from, dst, to);
 }
 
 void rnn_transpose_weights(int64_t rows, int64_t cols, const float *src, int64_t ld, float *dst) {
-    /* 32×32 tiles: both sides stay in L1 (once per sequence, so plain loops are enough) */
-    for (int64_t r0 = 0; r0 < rows; r0 += 32)
-        for (int64_t c0 = 0; c0 < cols; c0 += 32)
-            for (int64_t c = c0; c < CK_MIN(c0 + 32, cols); c++)
-                for (int64_t r = r0; r < CK_MIN(r0 + 32, rows); r++) dst[c * ld + r] = src[r * cols + c];
+    const int64_t shape[2] = {rows, cols}, from[2] = {cols, 1}, to[2] = {1, ld};
+    ck_copy_strided32(2, shape, src, from, dst, to);
 }

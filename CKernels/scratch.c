@@ -10,6 +10,7 @@
  * frees every registered buffer of that thread and clears its slot.
  *
  * Cost: one short scan of at most CK_SCRATCH_SLOTS pointers per reallocation, none per call.
+ * (Buffers today: gemm.c 4, conv.c 3, gemm_skinny.c 1, rnn_common.c 1.)
  */
 #include "internal.h"
 
@@ -17,7 +18,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#define CK_SCRATCH_SLOTS 8
+#define CK_SCRATCH_SLOTS 16
 
 typedef struct {
     int count;
@@ -62,4 +63,14 @@ int ck_scratch_thread_buffers(void) { return registry.count; }
 
 int64_t ck_scratch_released_buffers(void) {
     return atomic_load_explicit(&released_buffers, memory_order_relaxed);
+}
+
+float *ck_scratch_reserve(ck_scratch *buffer, size_t floats) {
+    if (buffer->floats < floats) {
+        free(buffer->data);
+        buffer->data = aligned_alloc(64, (floats * sizeof(float) + 63) & ~(size_t)63);
+        buffer->floats = buffer->data ? floats : 0;
+        ck_scratch_release_at_exit(&buffer->data, &buffer->floats);
+    }
+    return buffer->data;
 }
