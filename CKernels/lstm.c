@@ -26,7 +26,7 @@
  * vector sigmoid and tanh); the backward pass is one loop compiled for each ISA.
  */
 #include "rnn_common.h"
-#include "vmath.h"
+#include "lstm_gates.h"
 
 #include <math.h>
 #include <string.h>
@@ -113,16 +113,7 @@ CK_TARGET_AVX512 static void lstm_row_avx512(const lstm_step_job *j, int64_t b) 
     float *y = j->y ? j->y + (b * j->d.t + j->s) * u : NULL;
     /* the next step's pre-activations of this row, written by the input GEMM long ago: start
      * pulling them into L2 while the transcendentals here keep the core busy */
-    const char *next = j->s + 1 < j->d.t ? (const char *)(z + j->d.b * 4 * u) : NULL;
-    for (int64_t k = 0; k < u; k += 16) {
-        __mmask16 m = u - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (u - k)) - 1);
-        if (next)
-            for (int q = 0; q < 4; q++) _mm_prefetch(next + (q * u + k) * 4, _MM_HINT_T1);
-        _mm512_mask_storeu_ps(z + k, m, ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + k)));
-        _mm512_mask_storeu_ps(z + u + k, m, ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + u + k)));
-        _mm512_mask_storeu_ps(z + 2 * u + k, m, ck_tanh_avx512(_mm512_maskz_loadu_ps(m, z + 2 * u + k)));
-        _mm512_mask_storeu_ps(z + 3 * u + k, m, ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + 3 * u + k)));
-    }
+    lstm_activate_gates_avx512(u, z, j->s + 1 < j->d.t ? (const char *)(z + j->d.b * 4 * u) : NULL);
     for (int64_t k = 0; k < u; k += 16) {
         __mmask16 m = u - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (u - k)) - 1);
         __m512 i = _mm512_maskz_loadu_ps(m, z + k), f = _mm512_maskz_loadu_ps(m, z + u + k);

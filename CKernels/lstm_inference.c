@@ -28,7 +28,7 @@
  *   wu [in+u, 4u] at leading dimension rnn_step_ld(4u) | a [B, in+u] | z [B, 4u] | c [B, u]
  */
 #include "rnn_common.h"
-#include "vmath.h"
+#include "lstm_gates.h"
 
 #include <math.h>
 #include <string.h>
@@ -90,13 +90,7 @@ CK_TARGET_AVX512 static void gate_row_avx512(const lstm_inference_job *j, int64_
     float *z = j->z + b * 4 * u;
     float *c = j->c + b * u, *h = j->a + b * (j->in + u) + j->in;
     float *y = j->y ? j->y + (b * j->t + s) * u : NULL;
-    for (int64_t k = 0; k < u; k += 16) {
-        __mmask16 m = u - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (u - k)) - 1);
-        _mm512_mask_storeu_ps(z + k, m, ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + k)));
-        _mm512_mask_storeu_ps(z + u + k, m, ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + u + k)));
-        _mm512_mask_storeu_ps(z + 2 * u + k, m, ck_tanh_avx512(_mm512_maskz_loadu_ps(m, z + 2 * u + k)));
-        _mm512_mask_storeu_ps(z + 3 * u + k, m, ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + 3 * u + k)));
-    }
+    lstm_activate_gates_avx512(u, z, NULL);
     for (int64_t k = 0; k < u; k += 16) {
         __mmask16 m = u - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (u - k)) - 1);
         __m512 i = _mm512_maskz_loadu_ps(m, z + k), f = _mm512_maskz_loadu_ps(m, z + u + k);

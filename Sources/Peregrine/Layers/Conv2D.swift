@@ -193,17 +193,18 @@ public final class Conv2D: Layer, @unchecked Sendable {
     }
 
     /// The gradients [dx, dw, db] of act(conv(x, w) + b) from the upstream gradient `g` at its
-    /// output `y` (read only for the activation's derivative): dx by col2im(dz·wᵀ) (nil when not
-    /// needed), dw = im2col(x)ᵀ·dz and db = Σ dz, with dz = g·act'(y).
+    /// output `y` (read only for the activation's derivative, so nil for the identity): dx by
+    /// col2im(dz·wᵀ) (nil when not needed), dw = im2col(x)ᵀ·dz and db = Σ dz, with dz = g·act'(y).
     static func convolutionGradients(
-        _ x: Tensor, _ w: Tensor, _ b: Tensor?, output y: Tensor, upstream g: Tensor, _ shape: ck_conv2d_shape,
+        _ x: Tensor, _ w: Tensor, _ b: Tensor?, output y: Tensor?, upstream g: Tensor, _ shape: ck_conv2d_shape,
         activation act: ck_activation, needed: NeededGradients
     ) -> [Tensor?] {
+        precondition(act == CK_ACT_IDENTITY || y != nil, "an activation's derivative needs the output")
         var s = shape
         let outputShape = g.shape
         let dw = Tensor(uninitializedShape: w.shape)
         let db = b == nil ? nil : Tensor(uninitializedShape: [Int(s.out_c)])
-        if act == CK_ACT_RELU {
+        if act == CK_ACT_RELU, let y {
             // The ReLU mask is applied inside the filter gradient's blocked pass; the masked
             // gradient is kept only when col2im needs it.
             let dz = needed.contains(0) ? Tensor(uninitializedShape: outputShape) : nil
@@ -218,7 +219,7 @@ public final class Conv2D: Layer, @unchecked Sendable {
             return [dx, dw, db]
         }
         var dz = g
-        if act != CK_ACT_IDENTITY {
+        if act != CK_ACT_IDENTITY, let y {
             let op: ck_unary_op = act == CK_ACT_SIGMOID ? CK_UNARY_SIGMOID : CK_UNARY_TANH
             dz = Tensor(uninitializedShape: outputShape)
             ck_unary_backward(op, Int64(y.scalarCount), y.pointer, y.pointer, g.pointer, dz.pointer)

@@ -37,7 +37,7 @@ extension Conv2D {
             let dz = Tensor(uninitializedShape: outputShape)
             ck_maxpool2d_backward(&s, masked.pointer, winners.buffer.baseAddress, dz.pointer)
             return Conv2D.convolutionGradients(
-                x, w, b, output: dz, upstream: dz, shape, activation: CK_ACT_IDENTITY, needed: needed)
+                x, w, b, output: nil, upstream: dz, shape, activation: CK_ACT_IDENTITY, needed: needed)
         })
     }
 }
