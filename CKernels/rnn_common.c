@@ -7,8 +7,6 @@
 #include "vmath.h"
 
 #include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
 static void act_row_generic(ck_activation act, int n, float *row) {
     switch (act) {
