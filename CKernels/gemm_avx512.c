@@ -13,7 +13,9 @@
  *   A k-major (packed, or transposed in memory: 12 contiguous floats per k-step) or row-major
  *   (A read in place, one base pointer per three rows: the small-matrix path),
  *   packed = 1 for a full tile of packed A and B (the big squares): constant strides, four
- *          k-steps per loop iteration.
+ *          k-steps per loop iteration,
+ *   prefetch = 1 for a full 12×32 tile of row-major A that also fetches the next sliver's rows
+ *          (t->a_next; the driver says when it pays), a separate body so the others pay nothing.
  * The N edge is a lane mask, on the B loads (B may be read in place, so no lane past n is
  * touched; a masked load costs what a load costs here) and on the C load/store.
  * The epilogue — alpha, beta (C not read when beta == 0), bias, ReLU — is fused into the store.
@@ -29,7 +31,7 @@
 
 CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, const int nv,
                                                         const int rmajor, const int rows,
-                                                        const int packed) {
+                                                        const int packed, const int prefetch) {
     __m512 acc[MR][2];
 #pragma clang loop unroll(full)
     for (int r = 0; r < MR; r++) {
@@ -90,8 +92,17 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
          * keeps every address a [base + rs·4|8] form and leaves the GPRs for the loop. */
         const ptrdiff_t rs = t->a_rs;
         const float *a0 = t->a, *a3 = a0 + 3 * rs, *a6 = a0 + 6 * rs, *a9 = a0 + 9 * rs;
+        const float *next = t->a_next; /* with prefetch only */
 #define AVAL_R(r, j) ((r) < 3 ? a0 : (r) < 6 ? a3 : (r) < 9 ? a6 : a9)[((r) % 3) * rs + (j)]
         for (; p + P <= kc; p += P) {
+            /* The next sliver's rows (gemm.c says when), one cache line of each per 16
+             * k-steps, into L2: into L1 they would evict the sliver the second tile reuses.
+             * Not in one-vector tiles (N ≤ 16): with half the FMAs per k-step the extra load
+             * slots cost more than the misses (128×10×512: 6% slower). */
+            if (prefetch && (p & 15) < P) {
+                _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)
+                    _mm_prefetch((const char *)(next + r * rs + p), _MM_HINT_T1);
+            }
             GROUP(AVAL_R);
             a0 += P, a3 += P, a6 += P, a9 += P;
             /* Opaque to the optimiser: otherwise it rewrites the twelve addresses as a chain of
@@ -213,8 +224,8 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
  * the driver never copies a ragged sliver (the small-matrix path: 8×8, 33×17, M = 64 or 1). */
 #define ROW_CASE(R, RMAJOR)                                                                       \
     case R:                                                                                       \
-        if (wide) tile_kernel(t, 2, RMAJOR, R, 0);                                                \
-        else tile_kernel(t, 1, RMAJOR, R, 0);                                                     \
+        if (wide) tile_kernel(t, 2, RMAJOR, R, 0, 0);                                             \
+        else tile_kernel(t, 1, RMAJOR, R, 0, 0);                                                  \
         return;
 #define ROW_SWITCH(rows, RMAJOR)                                                                  \
     switch (rows) {                                                                               \
@@ -222,8 +233,8 @@ CK_TARGET_AVX512 static ALWAYS_INLINE void tile_kernel(const ck_gemm_tile *t, co
         ROW_CASE(5, RMAJOR) ROW_CASE(6, RMAJOR) ROW_CASE(7, RMAJOR) ROW_CASE(8, RMAJOR)           \
         ROW_CASE(9, RMAJOR) ROW_CASE(10, RMAJOR) ROW_CASE(11, RMAJOR)                             \
     default:                                                                                      \
-        if (wide) tile_kernel(t, 2, RMAJOR, MR, 0);                                               \
-        else tile_kernel(t, 1, RMAJOR, MR, 0);                                                    \
+        if (wide) tile_kernel(t, 2, RMAJOR, MR, 0, 0);                                            \
+        else tile_kernel(t, 1, RMAJOR, MR, 0, 0);                                                 \
         return;                                                                                   \
     }
 
@@ -236,7 +247,7 @@ static inline int rows_for(const ck_gemm_tile *t) {
 CK_TARGET_AVX512 static void kernel_kmajor(const ck_gemm_tile *t) {
     const int wide = t->n > 16;
     if (wide && t->a_cs == MR && t->b_rs == NR && rows_for(t) == MR) {
-        tile_kernel(t, 2, 0, MR, 1); /* packed A and B, a full 12-row tile */
+        tile_kernel(t, 2, 0, MR, 1, 0); /* packed A and B, a full 12-row tile */
         return;
     }
     ROW_SWITCH(rows_for(t), 0)
@@ -244,6 +255,10 @@ CK_TARGET_AVX512 static void kernel_kmajor(const ck_gemm_tile *t) {
 
 CK_TARGET_AVX512 static void kernel_rmajor(const ck_gemm_tile *t) {
     const int wide = t->n > 16;
+    if (wide && t->m == MR && t->a_next) {
+        tile_kernel(t, 2, 1, MR, 0, 1); /* a full tile that prefetches the next sliver */
+        return;
+    }
     ROW_SWITCH(t->m, 1)
 }
 #undef ROW_SWITCH

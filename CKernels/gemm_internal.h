@@ -35,6 +35,8 @@ typedef struct {
     ptrdiff_t ldc;
     int m, n;
     int a_rows; /* rows of A readable (m ≤ a_rows ≤ MR) */
+    const float *a_next; /* row-major A: the next sliver's first row (same a_rs), for the
+                            kernel to prefetch while it computes this one; NULL: none */
     float alpha, beta;
     const float *bias;
     ck_activation act;
