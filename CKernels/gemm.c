@@ -93,18 +93,21 @@ static inline int balanced_block(int extent, int limit, int align) {
 
 /* ---- the problem and one thread's block of it ---- */
 
-/* Depth of a k block. Each block costs a pass over C (a load and a store of every element), so
- * deeper is better wherever the operands still fit:
+/* Depth of a k block. Each block costs a pass over C (a load and a store of every element) and,
+ * for A read in place, cuts A's rows into pieces, so deeper is better wherever the operands
+ * still fit:
  *   - A packed (the big squares, C far bigger than the L2): on 1024² one thread, 2 passes of
  *     kc = 512 ran ~2% faster than 3 of 344, and 4 of 256 ~20% slower;
- *   - untransposed A read in place with at most two tiles across N (the convolutions' N = 64):
- *     the B block is then only kc×2NR (192 KiB at kc = 768, well inside the L2) and each A
- *     sliver serves two tiles at most, so twice the depth costs no cache level. 2 threads,
- *     6272×64×576 (one block instead of two) 231-241 -> 253-258 GFLOP/s, 2000×64×2000
- *     238-242 -> 269-284; transposed A (288×64×25088 TN) gained nothing and keeps kc. */
-static int block_kc(const ck_gemm_kernels *kn, int a_is_packed, int narrow_rmajor) {
+ *   - untransposed A read in place (kc_rmajor): a block that spans whole rows of A makes each
+ *     sliver one contiguous stream, which the hardware prefetcher follows, and the sliver
+ *     (MR×kc) still fits the L1 at 800 deep (37.5 KiB of 48). 2 threads, one block instead of
+ *     two: 256×512×784 280-283 -> 298-302 GFLOP/s, 128×512×784 264-266 -> 280, 6272×64×576
+ *     231-241 -> 253-258; deeper than the L1 loses (k = 1000 in one block: 500×300×1000
+ *     272 -> 228-259, 128×1024×1024 263-272 -> 235);
+ *   - otherwise kc (transposed A read in place, whose rows are not contiguous anyway). */
+static int block_kc(const ck_gemm_kernels *kn, int a_is_packed, int a_row_major) {
     if (a_is_packed) return kn->kc_packed > 0 ? kn->kc_packed : kn->kc;
-    return narrow_rmajor ? 2 * kn->kc : kn->kc;
+    return a_row_major && kn->kc_rmajor > 0 ? kn->kc_rmajor : kn->kc;
 }
 
 typedef struct {
@@ -177,8 +180,7 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1,
      * (a 16-deep block would pay a whole C load/store per 16 k-steps). */
     /* Pack A only when its slivers are reused across more than one B block. */
     const int a_is_packed = shared || (n1 - n0) > kn->nc;
-    const int narrow_rmajor = !a_is_packed && !pr->trans_a && n1 - n0 <= 2 * NR;
-    const int kc_max = balanced_block(k, block_kc(kn, a_is_packed, narrow_rmajor), 8);
+    const int kc_max = balanced_block(k, block_kc(kn, a_is_packed, !pr->trans_a), 8);
     const int nc_max = balanced_block(n1 - n0, kn->nc, NR);
     const int mc_max = a_is_packed ? balanced_block(m1 - m0, kn->mc, MR) : m1 - m0;
 

@@ -270,6 +270,7 @@ const ck_gemm_kernels ck_gemm_kernels_avx512 = {
     .lanes = 16,
     .kc = 384,
     .kc_packed = 512,
+    .kc_rmajor = 800, /* a 12×800 sliver of A is 37.5 KiB of the 48 KiB L1 */
     .nc = 512,
     .mc = 3072, /* 2048² in one A block: B is packed once, not once per block (+1-2%) */
     .b_in_place = 1,

@@ -58,11 +58,13 @@ typedef void (*ck_gemm_pack_a)(int trans_a, int mc, int kc, const float *a, int 
  *   kc: depth of a packed block (A sliver MR×kc stays in L1 across the jr loop),
  *   nc: width of the packed B block (kc×nc, lives in L2),
  *   mc: height of a packed A block (mc×kc, lives in L2/L3; used when A is worth packing),
- *   kc_packed: the depth used instead of kc when A is packed (fewer passes over a large C). */
+ *   kc_packed: the depth used instead of kc when A is packed (fewer passes over a large C),
+ *   kc_rmajor: the depth used instead of kc for untransposed A read in place (whole rows). */
 typedef struct {
     int mr, nr, lanes;
     int kc, nc, mc;
     int kc_packed; /* kc when A is packed (0: kc) */
+    int kc_rmajor; /* kc when untransposed A is read in place (0: kc) */
     int b_in_place; /* the kernels mask their B loads, so B may be read unpacked */
     int a_edges_in_place; /* the kernels take m < MR rows of A in place (tile.a_rows == m) */
     ck_gemm_ukernel kernel_kmajor; /* A with a_rs == 1 (packed, or transposed in memory) */

@@ -126,16 +126,16 @@ struct GEMMTests {
     // MARK: - ck_sgemm
 
     /// Sizes across the edges: 0, 1, odd sizes below and above the tiles (MR = 4/6/12,
-    /// NR = 16/32), k beyond one KC block (384, or 768 for a narrow N), n beyond one NC block
+    /// NR = 16/32), k beyond one KC block (384, or 800 for A read in place), n beyond one NC block
     /// (512, so A is packed), and the NN layers' skinny shapes.
     static let shapes: [(Int, Int, Int)] = [
         (0, 5, 7), (5, 0, 7), (5, 7, 0), (1, 1, 1), (3, 17, 33), (17, 3, 127), (33, 127, 3),
         (127, 33, 17), (300, 17, 33), (17, 300, 127), (33, 33, 300), (127, 127, 127),
         (1, 300, 300), (300, 1, 33), (128, 10, 512), (13, 70, 800), (40, 600, 33), (100, 33, 1),
         (50, 509, 100),  // ldb = 509 + 3 = 512: an untransposed B whose rows alias is packed
-        // At most two tiles across N with A in place take k blocks of 2·KC: one block up to
-        // 768, and 1700 as three blocks (beta and the epilogue on the right ones).
-        (40, 61, 700), (29, 64, 1700),
+        // Untransposed A read in place takes k blocks up to 800 deep (AVX-512): one block at
+        // 700 and 800, two at 801, 1700 as three (beta and the epilogue on the right ones).
+        (40, 61, 700), (30, 100, 801), (29, 64, 1700),
     ] + smallPathShapes
 
     /// Both sides of the small-matrix path's limits (one thread below 2·10^6 flops; one block:
