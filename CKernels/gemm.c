@@ -69,8 +69,8 @@
 #define B_IN_PLACE_SPAN (256 * 1024)
 #define B_IN_PLACE_ROWS 256
 
-static const ck_gemm_kernels *active_kernels(void) {
-    switch (ck_isa_active()) {
+const ck_gemm_kernels *ck_gemm_kernels_for(ck_isa isa) {
+    switch (isa) {
     case CK_ISA_AVX512: return &ck_gemm_kernels_avx512;
     case CK_ISA_AVX2: return &ck_gemm_kernels_avx2;
     default: return &ck_gemm_kernels_generic;
@@ -122,7 +122,17 @@ typedef struct {
     int ldc;
     const float *bias;
     ck_activation act;
+    /* B packed once (gemm_packed_b.c), or NULL: b and ldb are then unused, and every block
+     * takes the packed layout's depth. */
+    const float *packed_b;
+    ck_gemm_packed_b_header packed;
 } gemm_problem;
+
+/* The depth of the k blocks of a thread's block, whose A is packed or not. */
+static int problem_kc(const gemm_problem *pr, int a_is_packed) {
+    if (pr->packed_b) return pr->packed.kc;
+    return balanced_block(pr->k, block_kc(pr->kern, a_is_packed, !pr->trans_a), 8);
+}
 
 /* ---- threads sharing one packed A block ---- */
 
@@ -159,6 +169,24 @@ typedef struct {
 
 /* A thread's block whose buffers could not be allocated still gets the right answer. */
 static void gemm_block_fallback(const gemm_problem *pr, int m0, int m1, int n0, int n1) {
+    if (pr->packed_b) { /* the reference's loop, reading B from its panels */
+        for (int i = m0; i < m1; i++) {
+            float *c = pr->c + (size_t)i * pr->ldc;
+            for (int j = n0; j < n1; j++) {
+                double sum = 0;
+                for (int p = 0; p < pr->k; p++)
+                    sum += (double)(pr->trans_a ? pr->a[(size_t)p * pr->lda + i]
+                                                : pr->a[(size_t)i * pr->lda + p]) *
+                           ck_gemm_packed_b_at(&pr->packed, pr->packed_b, p, j);
+                float x = pr->alpha * (float)sum;
+                if (pr->beta != 0.0f) x += pr->beta * c[j];
+                c[j] = x;
+            }
+            if (pr->bias || pr->act != CK_ACT_IDENTITY)
+                ck_bias_act_row(n1 - n0, pr->bias ? pr->bias + n0 : NULL, pr->act, c + n0);
+        }
+        return;
+    }
     const float *a = pr->trans_a ? pr->a + m0 : pr->a + (size_t)m0 * pr->lda;
     const float *b = pr->trans_b ? pr->b + (size_t)n0 * pr->ldb : pr->b + n0;
     ck_sgemm_reference(pr->trans_a, pr->trans_b, m1 - m0, n1 - n0, pr->k, pr->alpha, a, pr->lda, b,
@@ -180,7 +208,7 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1,
      * (a 16-deep block would pay a whole C load/store per 16 k-steps). */
     /* Pack A only when its slivers are reused across more than one B block. */
     const int a_is_packed = shared || (n1 - n0) > kn->nc;
-    const int kc_max = balanced_block(k, block_kc(kn, a_is_packed, !pr->trans_a), 8);
+    const int kc_max = problem_kc(pr, a_is_packed);
     const int nc_max = balanced_block(n1 - n0, kn->nc, NR);
     const int mc_max = a_is_packed ? balanced_block(m1 - m0, kn->mc, MR) : m1 - m0;
 
@@ -195,7 +223,8 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1,
      * 128-133 -> 142 GFLOP/s, 256×512×784 127-134 -> 149, 512³ 139 -> 153 (ldb = 256 measured
      * no gain: 128×256×512 151 -> 146, so it stays in place). Bᵀ is always packed. */
     const int b_aliases = ldb % 512 == 0 && m1 - m0 > 2 * MR;
-    const int b_in_place = kn->b_in_place && !pr->trans_b && !b_aliases &&
+    const int b_prepacked = pr->packed_b != NULL;
+    const int b_in_place = !b_prepacked && kn->b_in_place && !pr->trans_b && !b_aliases &&
                            ((int64_t)kc_max * ldb <= B_IN_PLACE_SPAN || m1 - m0 <= B_IN_PLACE_ROWS);
 
     /* A ragged last sliver of A read in place is copied (zero-padded) unless the kernels take
@@ -205,8 +234,9 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1,
 
     /* B block: kc×nc in NR-wide panels; A block: mc×kc in MR-row slivers; edge: one MR×kc.
      * Only what this call uses is reserved: the small-matrix path touches no buffer at all. */
-    float *packed_b = b_in_place ? NULL
-                                 : ck_scratch_reserve(&packed_b_buffer, (size_t)kc_max * nc_max);
+    float *packed_b = b_in_place || b_prepacked
+                          ? NULL
+                          : ck_scratch_reserve(&packed_b_buffer, (size_t)kc_max * nc_max);
     float *packed_a = shared ? shared->buf[0]
                       : a_is_packed ? ck_scratch_reserve(&packed_a_buffer, (size_t)mc_max * kc_max)
                                     : NULL;
@@ -215,7 +245,8 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1,
     /* Without its buffers a thread computes its block with the reference at the end; in a team
      * it still packs its share of A and meets the others at every barrier. */
     const int fallback =
-        (!b_in_place && !packed_b) || (a_is_packed && !packed_a) || (needs_edge && !edge_sliver);
+        (!b_in_place && !b_prepacked && !packed_b) || (a_is_packed && !packed_a) ||
+        (needs_edge && !edge_sliver);
     if (fallback && !shared) {
         gemm_block_fallback(pr, m0, m1, n0, n1);
         return;
@@ -256,9 +287,15 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1,
             for (int jc = n0; jc < n1; jc += nc_max) {
                 const int nc = CK_MIN(nc_max, n1 - jc);
                 /* op(B) block at (pc, jc) */
-                const float *b_blk =
-                    pr->trans_b ? pr->b + (size_t)jc * ldb + pc : pr->b + (size_t)pc * ldb + jc;
-                if (!b_in_place) kn->pack_b(pr->trans_b, kc, nc, b_blk, ldb, NR, packed_b);
+                const float *b_blk = NULL;
+                if (b_prepacked) { /* block pc, panel jc / NR (jc is a multiple of NR) */
+                    packed_b = (float *)pr->packed_b + (size_t)pc * round_up(pr->n, NR) +
+                               (size_t)jc * kc;
+                } else {
+                    b_blk = pr->trans_b ? pr->b + (size_t)jc * ldb + pc
+                                        : pr->b + (size_t)pc * ldb + jc;
+                    if (!b_in_place) kn->pack_b(pr->trans_b, kc, nc, b_blk, ldb, NR, packed_b);
+                }
                 tile.b_rs = b_in_place ? ldb : NR;
 
 
@@ -398,7 +435,9 @@ static void gemm_thread(void *ctx, int thread, int nthreads) {
     const int tn = nthreads / tm;
     int64_t m0, m1, n0, n1;
     ck_split_range(pr->m, tm, thread / tn, pr->kern->mr, &m0, &m1);
-    ck_split_range(pr->n, tn, thread % tn, pr->kern->lanes, &n0, &n1);
+    /* Columns in whole vectors; in whole panels for a packed B (its panels are NR wide). */
+    const int n_align = pr->packed_b ? pr->kern->nr : pr->kern->lanes;
+    ck_split_range(pr->n, tn, thread % tn, n_align, &n0, &n1);
     /* The shared plan holds only for the team it was made for (a runtime may start fewer). */
     gemm_shared_a *shared =
         region->shared && region->shared->nthreads == nthreads ? region->shared : NULL;
@@ -414,10 +453,10 @@ static gemm_shared_a *plan_shared_a(const gemm_problem *pr, int nthreads, gemm_s
     const ck_gemm_kernels *kn = pr->kern;
     if (choose_grid_rows(pr->m, pr->n, nthreads, kn->mr, kn->lanes) != 1) return NULL;
     int64_t n0, n1;
-    ck_split_range(pr->n, nthreads, nthreads - 1, kn->lanes, &n0, &n1); /* the narrowest */
-    if (n1 - n0 <= kn->nc) return NULL;
-    const size_t block = (size_t)balanced_block(pr->m, kn->mc, kn->mr) *
-                         (size_t)balanced_block(pr->k, block_kc(kn, 1, 0), 8);
+    ck_split_range(pr->n, nthreads, nthreads - 1, pr->packed_b ? kn->nr : kn->lanes, &n0, &n1);
+    if (n1 - n0 <= kn->nc) return NULL; /* the narrowest thread's columns */
+    const size_t block =
+        (size_t)balanced_block(pr->m, kn->mc, kn->mr) * (size_t)problem_kc(pr, 1);
     float *buf = ck_scratch_reserve(&shared_a_buffer, 2 * block);
     if (!buf) return NULL;
     plan->buf[0] = buf, plan->buf[1] = buf + block;
@@ -425,6 +464,30 @@ static gemm_shared_a *plan_shared_a(const gemm_problem *pr, int nthreads, gemm_s
     atomic_init(&plan->barrier.arrived, 0);
     atomic_init(&plan->barrier.generation, 0);
     return plan;
+}
+
+/* The blocked product (m, n, k > 0, alpha != 0): on the calling thread when small, else on a
+ * team with a tm×tn grid. */
+static void gemm_run(gemm_problem *pr) {
+    const int m = pr->m, n = pr->n;
+    const double flops = 2.0 * m * n * pr->k;
+    if (flops < PARALLEL_MIN_FLOPS) { /* one thread: no region, no thread-count lookup */
+        if (!pr->packed_b && gemm_small_fits(pr)) gemm_small(pr);
+        else gemm_block(pr, 0, m, 0, n, NULL, 0, 1);
+        return;
+    }
+    int nthreads = ck_num_threads();
+    /* No more threads than MR×vector tiles. */
+    const int64_t tiles = (int64_t)((m + pr->kern->mr - 1) / pr->kern->mr) *
+                          ((n + pr->kern->lanes - 1) / pr->kern->lanes);
+    if (tiles < nthreads) nthreads = (int)tiles;
+    if (nthreads <= 1) { /* no region, no grid: small products */
+        gemm_block(pr, 0, m, 0, n, NULL, 0, 1);
+        return;
+    }
+    gemm_shared_a plan;
+    gemm_region region = {pr, plan_shared_a(pr, nthreads, &plan)};
+    ck_parallel_run(nthreads, gemm_thread, &region);
 }
 
 /* alpha == 0 or k == 0: C = act(beta·C + bias) without touching A or B. */
@@ -450,26 +513,27 @@ void ck_sgemm_bias_act(int trans_a, int trans_b, int m, int n, int k, float alph
     if ((m <= 4 || n <= 4) &&
         ck_gemm_skinny(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, act))
         return;
-    gemm_problem pr = {active_kernels(), trans_a, trans_b, m, n, k, alpha, beta, a, lda,
-                       b, ldb, c, ldc, bias, act};
-    const double flops = 2.0 * m * n * k;
-    if (flops < PARALLEL_MIN_FLOPS) { /* one thread: no region, no thread-count lookup */
-        if (gemm_small_fits(&pr)) gemm_small(&pr);
-        else gemm_block(&pr, 0, m, 0, n, NULL, 0, 1);
-        return;
+    gemm_problem pr = {ck_gemm_kernels_for(ck_isa_active()), trans_a, trans_b, m, n, k, alpha,
+                       beta, a, lda, b, ldb, c, ldc, bias, act, NULL, {0}};
+    gemm_run(&pr);
+}
+
+int ck_sgemm_packed_b_bias_act(int trans_a, int m, int n, int k, float alpha, const float *a,
+                               int lda, const float *packed_b, float beta, float *c, int ldc,
+                               const float *bias, ck_activation act) {
+    gemm_problem pr = {NULL, trans_a, 0, m, n, k, alpha, beta, a, lda, NULL, 0, c, ldc, bias, act,
+                       NULL, {0}};
+    if (ck_gemm_packed_b_read_header(packed_b, k, n, &pr.packed) != 0) return -1;
+    if (m <= 0 || n <= 0) return 0;
+    if (k <= 0 || alpha == 0.0f) {
+        scale_c(m, n, beta, c, ldc, bias, act);
+        return 0;
     }
-    int nthreads = ck_num_threads();
-    /* No more threads than MR×vector tiles. */
-    const int64_t tiles = (int64_t)((m + pr.kern->mr - 1) / pr.kern->mr) *
-                          ((n + pr.kern->lanes - 1) / pr.kern->lanes);
-    if (tiles < nthreads) nthreads = (int)tiles;
-    if (nthreads <= 1) { /* no region, no grid: small products */
-        gemm_block(&pr, 0, m, 0, n, NULL, 0, 1);
-        return;
-    }
-    gemm_shared_a plan;
-    gemm_region region = {&pr, plan_shared_a(&pr, nthreads, &plan)};
-    ck_parallel_run(nthreads, gemm_thread, &region);
+    /* The kernels it was packed for (the calling thread's ISA may have changed since). */
+    pr.kern = ck_gemm_kernels_for((ck_isa)pr.packed.isa);
+    pr.packed_b = packed_b + CK_PACKED_B_HEADER_FLOATS;
+    gemm_run(&pr);
+    return 0;
 }
 
 void ck_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,

@@ -12,6 +12,7 @@
 #include "internal.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* One call of a micro-kernel: C[m×n] (m ≤ MR, n ≤ NR, the valid part of the tile) =
  *   epilogue(alpha · A_sliver[MR×kc] · B_panel[kc×NR] + beta · C).
@@ -94,5 +95,30 @@ void ck_gemm_pack_a_avx2(int trans_a, int mc, int kc, const float *a, int lda, i
 int ck_gemm_skinny(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
                    int lda, const float *b, int ldb, float beta, float *c, int ldc,
                    const float *bias, ck_activation act);
+
+/* The kernels of an ISA path (gemm.c). */
+const ck_gemm_kernels *ck_gemm_kernels_for(ck_isa isa);
+
+/* ---- B packed once (gemm_packed_b.c) ---- */
+
+/* The first 16 floats of a packed B: what it was packed for. */
+#define CK_PACKED_B_HEADER_FLOATS 16
+typedef struct {
+    uint32_t magic;
+    int32_t isa;  /* the ck_isa whose kernels read it */
+    int32_t k, n; /* op(B) is k×n */
+    int32_t kc;   /* depth of its k blocks (the last one shorter) */
+    int32_t nr;   /* columns per panel */
+} ck_gemm_packed_b_header;
+
+/* Reads and checks the header of a packed B against the product's k and n: 0, or -1 when it
+ * is not a packed B of that shape (or not aligned). */
+int ck_gemm_packed_b_read_header(const float *packed, int k, int n,
+                                 ck_gemm_packed_b_header *header);
+
+/* op(B)[p][j] of a packed B (panels = packed + CK_PACKED_B_HEADER_FLOATS): for the driver's
+ * fallback when its buffers cannot be allocated. */
+float ck_gemm_packed_b_at(const ck_gemm_packed_b_header *header, const float *panels, int p,
+                          int j);
 
 #endif /* CKERNELS_GEMM_INTERNAL_H */

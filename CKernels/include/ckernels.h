@@ -105,6 +105,31 @@ void ck_sgemm_bias_act(int trans_a, int trans_b, int m, int n, int k, float alph
                        int lda, const float *b, int ldb, float beta, float *c, int ldc,
                        const float *bias, ck_activation act);
 
+/**
+ * B packed once, for many products with the same B (a layer's weights during inference): the
+ * micro-kernel's panels, made by ck_sgemm_pack_b and read by ck_sgemm_packed_b_bias_act, so
+ * each product skips the packing (or the aliased in-place reads) of B (gemm_packed_b.c).
+ *
+ *   float *packed = aligned_alloc(64, ck_sgemm_packed_b_size(k, n) * sizeof(float));
+ *   ck_sgemm_pack_b(0, k, n, weights, n, packed);                  // once
+ *   ck_sgemm_packed_b_bias_act(0, batch, n, k, 1, x, k, packed, 0, y, n, bias, CK_ACT_RELU);
+ *
+ * The layout belongs to the ISA path active when packing; the product runs on that path.
+ */
+/** Floats a packed op(B) [k×n] takes on the active ISA path (0 for a negative k or n). */
+size_t ck_sgemm_packed_b_size(int k, int n);
+
+/** Packs op(B) [k×n] (B is k×n with ldb ≥ n, or n×k with ldb ≥ k when trans_b) into `packed`:
+ * ck_sgemm_packed_b_size(k, n) floats, 64-byte aligned. Returns 0, or -1 (nothing written) for
+ * a negative size, a too small ldb, or a NULL or misaligned `packed`. */
+int ck_sgemm_pack_b(int trans_b, int k, int n, const float *b, int ldb, float *packed);
+
+/** ck_sgemm_bias_act with B packed by ck_sgemm_pack_b. Returns 0, or -1 (C untouched) when
+ * `packed_b` is not a packed B of k×n. */
+int ck_sgemm_packed_b_bias_act(int trans_a, int m, int n, int k, float alpha, const float *a,
+                               int lda, const float *packed_b, float beta, float *c, int ldc,
+                               const float *bias, ck_activation act);
+
 /** The epilogue alone, in place: C[i][j] = act(C[i][j] + bias[j]) (bias may be NULL). */
 void ck_bias_activation(int m, int n, const float *bias, ck_activation act, float *c, int ldc);
 

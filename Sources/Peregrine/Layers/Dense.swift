@@ -84,10 +84,16 @@ public final class Dense: Layer, @unchecked Sendable {
         let rows = x.scalarCount / Swift.max(features, 1)
         let outputShape = Array(x.shape.dropLast()) + [units]
         let y = Tensor(uninitializedShape: outputShape)
-        GEMM.sgemm(
-            transA: false, transB: false, m: rows, n: units, k: features, alpha: 1,
-            a: x.pointer, lda: Swift.max(features, 1), b: w.pointer, ldb: units, beta: 0,
-            c: y.pointer, ldc: units, bias: b.map { UnsafePointer($0.pointer) }, activation: act)
+        let biasPointer = b.map { UnsafePointer($0.pointer) }
+        // Inside predict / evaluate the kernel is packed once for all batches.
+        let donePacked = PackedWeights.current?.affine(
+            x, rows: rows, weights: w, k: features, n: units, bias: biasPointer, activation: act, into: y) ?? false
+        if !donePacked {
+            GEMM.sgemm(
+                transA: false, transB: false, m: rows, n: units, k: features, alpha: 1,
+                a: x.pointer, lda: Swift.max(features, 1), b: w.pointer, ldb: units, beta: 0,
+                c: y.pointer, ldc: units, bias: biasPointer, activation: act)
+        }
         let inputs = b.map { [x, w, $0] } ?? [x, w]
         return y.recorded(name, inputs: inputs, selectiveBackward: { g, needed in
             var dz = g

@@ -153,17 +153,20 @@ extension Model {
         let steps = (count + batchSize - 1) / batchSize
         let bar = verbose.level > 0 ? ProgressBar(target: steps, verbose: verbose.level) : nil
         let trackers = resetTrackers(training)
-        var logs: [String: Float] = [:]
-        for step in 0..<steps {
-            let range = step * batchSize..<Swift.min(count, (step + 1) * batchSize)
-            let xb = try x.map { try $0.rowsView(range) }
-            let yb = try y.map { try $0.rowsView(range) }
-            let (predictions, masks) = try callWithMasks(xb, training: false)
-            let (total, perOutput) = try weightedLoss(training, yb, predictions, masks)
-            logs = try updateTrackers(trackers, training, yb, predictions, masks, total, perOutput, batch: range.count)
-            bar?.update(step + 1, values: logs)
+        // The weights do not change during the call: layers pack them once (PackedWeights).
+        return try PackedWeights.withScope(batches: steps) {
+            var logs: [String: Float] = [:]
+            for step in 0..<steps {
+                let range = step * batchSize..<Swift.min(count, (step + 1) * batchSize)
+                let xb = try x.map { try $0.rowsView(range) }
+                let yb = try y.map { try $0.rowsView(range) }
+                let (predictions, masks) = try callWithMasks(xb, training: false)
+                let (total, perOutput) = try weightedLoss(training, yb, predictions, masks)
+                logs = try updateTrackers(trackers, training, yb, predictions, masks, total, perOutput, batch: range.count)
+                bar?.update(step + 1, values: logs)
+            }
+            return logs
         }
-        return logs
     }
 
     /// The model's outputs on `x` in inference mode, batch by batch, concatenated.
@@ -187,11 +190,14 @@ extension Model {
                 operation: "\(name).predict", expected: "inputs with a batch axis and batchSize > 0", actual: "\(x.map(\.shape))")
         }
         var parts: [[Tensor]] = []
-        var start = 0
-        while start < count {
-            let range = start..<Swift.min(count, start + batchSize)
-            parts.append(try self(try x.map { try $0.rowsView(range) }, training: false))
-            start = range.upperBound
+        // The weights do not change during the call: layers pack them once (PackedWeights).
+        try PackedWeights.withScope(batches: (count + batchSize - 1) / batchSize) {
+            var start = 0
+            while start < count {
+                let range = start..<Swift.min(count, start + batchSize)
+                parts.append(try self(try x.map { try $0.rowsView(range) }, training: false))
+                start = range.upperBound
+            }
         }
         guard let first = parts.first else { return try self(x, training: false) }
         return try first.indices.map { output in try Tensor.concatenate(parts.map { $0[output] }, axis: 0) }
