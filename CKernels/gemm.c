@@ -407,8 +407,13 @@ static void gemm_small(const gemm_problem *pr) {
 /* The factorisation of nthreads whose busiest thread has the least padded tile work (rows
  * rounded to MR, columns to the vector width). Ties go to the grid whose threads read the least
  * of A and B (m/tm + n/tn rows and columns, each k long): a wide N (M = 96, N = 2048) is split
- * along N so each thread streams half of B; a tall M is split along M. */
-static int choose_grid_rows(int m, int n, int nthreads, int mr, int lanes) {
+ * along N so each thread streams half of B; a tall M is split along M.
+ * A 1×tn grid whose threads span more than one B block each (nc columns) packs A together
+ * (gemm_shared_a) and counts 1% dearer: against a grid split along M, where each thread packs
+ * its own rows of A and meets no barrier, it ran 2-4% slower on 2 threads (2048² 292-294 ->
+ * 302-307 GFLOP/s, 1500³ 289-297 -> 300-305, 1200×2400×800 297-299 -> 302-304), so the
+ * near-ties of the big squares go to M. */
+static int choose_grid_rows(int m, int n, int nthreads, int mr, int lanes, int nc) {
     const int64_t m_tiles = (m + mr - 1) / mr, n_vecs = (n + lanes - 1) / lanes;
     int best_tm = nthreads;
     int64_t best_cost = INT64_MAX, best_traffic = INT64_MAX;
@@ -416,7 +421,9 @@ static int choose_grid_rows(int m, int n, int nthreads, int mr, int lanes) {
         if (nthreads % tm) continue;
         const int tn = nthreads / tm;
         const int64_t rows = (m_tiles + tm - 1) / tm * mr, cols = (n_vecs + tn - 1) / tn * lanes;
-        const int64_t cost = rows * cols, traffic = rows + cols;
+        int64_t cost = rows * cols;
+        const int64_t traffic = rows + cols;
+        if (tm == 1 && nthreads > 1 && cols > nc) cost += cost / 100;
         if (cost < best_cost || (cost == best_cost && traffic < best_traffic))
             best_cost = cost, best_traffic = traffic, best_tm = tm;
     }
@@ -431,7 +438,8 @@ typedef struct {
 static void gemm_thread(void *ctx, int thread, int nthreads) {
     const gemm_region *region = ctx;
     const gemm_problem *pr = region->pr;
-    const int tm = choose_grid_rows(pr->m, pr->n, nthreads, pr->kern->mr, pr->kern->lanes);
+    const int tm =
+        choose_grid_rows(pr->m, pr->n, nthreads, pr->kern->mr, pr->kern->lanes, pr->kern->nc);
     const int tn = nthreads / tm;
     int64_t m0, m1, n0, n1;
     ck_split_range(pr->m, tm, thread / tn, pr->kern->mr, &m0, &m1);
@@ -451,7 +459,7 @@ static _Thread_local ck_scratch shared_a_buffer;
 
 static gemm_shared_a *plan_shared_a(const gemm_problem *pr, int nthreads, gemm_shared_a *plan) {
     const ck_gemm_kernels *kn = pr->kern;
-    if (choose_grid_rows(pr->m, pr->n, nthreads, kn->mr, kn->lanes) != 1) return NULL;
+    if (choose_grid_rows(pr->m, pr->n, nthreads, kn->mr, kn->lanes, kn->nc) != 1) return NULL;
     int64_t n0, n1;
     ck_split_range(pr->n, nthreads, nthreads - 1, pr->packed_b ? kn->nr : kn->lanes, &n0, &n1);
     if (n1 - n0 <= kn->nc) return NULL; /* the narrowest thread's columns */
