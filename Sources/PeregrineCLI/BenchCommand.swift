@@ -36,8 +36,7 @@ struct GEMMBenchCommand: ParsableCommand {
             guard threads > 0 else {
                 throw ValidationError("--threads expects a positive count, got \(threads)")
             }
-            Runtime.threads = threads
-            setenv("OPENBLAS_NUM_THREADS", "\(threads)", 1)
+            Runtime.threads = threads  // OpenBLAS's threads too
         }
         var problems = try shapes.map(Self.parse)
         if !onlyShapes { problems = GEMMProblem.squares + GEMMProblem.trainingShapes + problems }

@@ -56,6 +56,14 @@ public enum GEMM {
         return .native
     }
 
+    /// Sets OpenBLAS's thread count to ``Runtime/threads`` (its pool reads
+    /// `OPENBLAS_NUM_THREADS` only when the library loads, so a later change must be told).
+    static func followRuntimeThreads() {
+        #if PEREGRINE_OPENBLAS
+        openblas_set_num_threads(ck_num_threads())
+        #endif
+    }
+
     /// The backend the Swift layer uses now. Setting a backend this build lacks keeps `.native`.
     ///
     /// ```swift

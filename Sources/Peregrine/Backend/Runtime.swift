@@ -57,14 +57,18 @@ public enum Runtime {
     public static var bestSupportedISA: ISA { ISA(ck_isa_best_supported()) }
 
     /// Threads a parallel kernel uses (`OMP_NUM_THREADS` or the core count unless set here);
-    /// setting 0 restores that default.
+    /// setting 0 restores that default. In a build with the `OpenBLAS` trait, OpenBLAS's own
+    /// thread pool is set to the same count, so both GEMM backends run on the same cores.
     ///
     /// ```swift
     /// Runtime.threads = 2
     /// ```
     public static var threads: Int {
         get { Int(ck_num_threads()) }
-        set { ck_set_num_threads(Int32(clamping: newValue)) }
+        set {
+            ck_set_num_threads(Int32(clamping: newValue))
+            GEMM.followRuntimeThreads()
+        }
     }
 
     /// The OpenMP runtime the kernels' threads come from, as the dynamic linker loaded it.
