@@ -517,6 +517,23 @@ void ck_batchnorm_forward_inference(int64_t rows, int64_t channels, const float 
     free(scale);
 }
 
+/* The same inv and shift as ck_batchnorm_forward_inference, applied to a kernel's columns
+ * once instead of to every output row. A convolution's kernel is a few thousand floats, so
+ * plain loops do. */
+void ck_batchnorm_fold(int64_t rows, int64_t channels, const float *kernel, const float *bias,
+                       const float *gamma, const float *beta, const float *moving_mean,
+                       const float *moving_variance, float epsilon, float *kernel_out,
+                       float *bias_out) {
+    for (int64_t c = 0; c < channels; c++) {
+        float inv = 1.0f / sqrtf(moving_variance[c] + epsilon);
+        if (gamma) inv = inv * gamma[c];
+        const float shift = (beta ? beta[c] : 0.0f) - moving_mean[c] * inv;
+        bias_out[c] = (bias ? bias[c] * inv : 0.0f) + shift;
+        for (int64_t r = 0; r < rows; r++)
+            kernel_out[r * channels + c] = kernel[r * channels + c] * inv;
+    }
+}
+
 void ck_batchnorm_backward(int64_t rows, int64_t channels, const float *x, const float *dy,
                            const float *y_relu, const float *mean, const float *variance,
                            const float *gamma, float epsilon, int training, float *dx,

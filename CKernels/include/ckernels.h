@@ -515,6 +515,20 @@ void ck_batchnorm_forward_inference(int64_t rows, int64_t channels, const float 
                                     float epsilon, int relu, float *y);
 
 /**
+ * Folds an inference-mode batch normalization into the affine map before it (a convolution
+ * without activation): with the per-channel inv = rsqrt(var + eps)·gamma and
+ * shift = beta − mean·inv of ck_batchnorm_forward_inference,
+ *   kernel_out[r][c] = kernel[r][c]·inv[c],   bias_out[c] = bias[c]·inv[c] + shift[c],
+ * so that x·kernel_out + bias_out = batchnorm(x·kernel + bias) up to rounding. kernel is
+ * [rows, channels] (a Conv2D kernel [kh, kw, cin, cout] seen as [kh·kw·cin, cout]); bias,
+ * gamma and beta may be NULL (0, 1, 0).
+ */
+void ck_batchnorm_fold(int64_t rows, int64_t channels, const float *kernel, const float *bias,
+                       const float *gamma, const float *beta, const float *moving_mean,
+                       const float *moving_variance, float epsilon, float *kernel_out,
+                       float *bias_out);
+
+/**
  * Backward, one reduction pass and one element-wise pass. mean / variance are the statistics the
  * forward pass normalised with (batch ones when training != 0, moving ones otherwise: then they
  * are constants and dx = dy·gamma·rstd). y_relu is the forward output when the ReLU was fused

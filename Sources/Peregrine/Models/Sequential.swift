@@ -141,6 +141,18 @@ public final class Sequential: Model, @unchecked Sendable {
         while index < stack.endIndex {
             let layer = stack[index]
             index += 1
+            // Inference with nothing recorded: Conv2D → BatchNormalization [→ Activation(.relu)]
+            // is one convolution with the normalization folded into its kernel and bias (see
+            // ConvBatchNormFolding.swift).
+            if !training, mask == nil, !NumericsCheck.isOn, GradientTape.recordingTapes.isEmpty,
+               index < stack.endIndex, let conv = layer as? Conv2D, conv.activation == .linear,
+               let bn = stack[index] as? BatchNormalization {
+                let relu = index + 1 < stack.endIndex && (stack[index + 1] as? Activation)?.activation == .relu
+                x = try conv.callFoldingBatchNorm(bn, x, relu: relu)
+                if relu { try stack[index + 1].buildIfNeeded(inputShapes: [Array(x.shape.dropFirst())]) }
+                index += relu ? 2 : 1
+                continue
+            }
             // BatchNormalization → Activation(.relu) runs as one kernel pass and one tape node
             // (unless a mask flows, or the numerics check wants each layer's output by name).
             if mask == nil, !NumericsCheck.isOn, index < stack.endIndex, let bn = layer as? BatchNormalization,
