@@ -53,6 +53,40 @@ struct ConvBatchNormFoldingTests {
         #expect(first.scalars.contains(0) && first.scalars.contains { $0 > 0 })
     }
 
+    /// A functional graph folds the same chains, and only those whose inner values nobody else
+    /// reads: here the first block folds (with its ReLU), the second block's normalization is
+    /// also a model output (the chain stops there), and a third convolution's output feeds a
+    /// second consumer (no fold).
+    @Test func functionalModelsFoldWhatOnlyTheChainReads() throws {
+        let model = try Peregrine.withFreshSession { () -> Model in
+            let input = Input(shape: [9, 8, 3])
+            var x = try Conv2D(filters: 5, kernelSize: 3, padding: .same)(input)
+            x = try BatchNormalization()(x)
+            x = try Activation(.relu)(x)
+            let normalized = try BatchNormalization(center: false)(try Conv2D(filters: 4, kernelSize: 2)(x))
+            let shared = try Conv2D(filters: 4, kernelSize: 2)(x)
+            let branch = try add([try BatchNormalization()(shared), shared])
+            let model = try Model(inputs: [input], outputs: [normalized, try Dense(units: 3)(try Flatten()(branch))])
+            for (index, weight) in model.weights.enumerated() {
+                let low: Float = weight.path.hasSuffix("moving_variance") ? 0.2 : -1.5
+                try weight.assign(try Tensor.randomUniform(weight.shape, lowerBound: low, upperBound: 1.5, seed: 80 + UInt64(index)))
+            }
+            return model
+        }
+        #expect(model.inferenceFolds.chains.count == 2)
+        #expect(model.inferenceFolds.chains.values.map(\.count).sorted() == [1, 2])
+        let x = try Tensor.randomUniform([5, 9, 8, 3], lowerBound: -2, upperBound: 2, seed: 5)
+        let folded = try model([x], training: false)
+        // A recording tape turns the folds off: the layers one by one.
+        let tape = GradientTape()
+        let plain = try tape.recording { try model([x], training: false) }
+        for (a, b) in zip(folded, plain) {
+            let scale = b.scalars.map(abs).max() ?? 1
+            let worst = zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(a.shape == b.shape && worst <= 1e-5 * scale, "max |folded − plain| = \(worst)")
+        }
+    }
+
     /// Under a recording tape the layers run unfused, so gamma and beta get their gradients.
     @Test func aRecordingTapeSeesTheBatchNormalization() throws {
         let model = try Self.model()

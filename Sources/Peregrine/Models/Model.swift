@@ -19,6 +19,8 @@ open class Model: Layer, @unchecked Sendable {
     public internal(set) var outputs: [SymbolicTensor] = []
     /// Layer calls in execution order (deepest first, as Keras orders them), inputs excluded.
     var executionOrder: [Node] = []
+    /// The chains of `executionOrder` that inference runs as one convolution.
+    var inferenceFolds = InferenceFolds()
     /// Every layer of the graph, inputs included, in Keras's order.
     var graphLayers: [Layer] = []
 
@@ -115,6 +117,7 @@ open class Model: Layer, @unchecked Sendable {
         self.inputs = inputs
         self.outputs = outputs
         executionOrder = ordered.filter { !($0.layer is InputLayer) }
+        inferenceFolds = InferenceFolds(executionOrder: executionOrder, outputs: outputs)
         var layers: [Layer] = []
         var added = Set<ObjectIdentifier>()
         for node in ordered where added.insert(ObjectIdentifier(node.layer)).inserted {
@@ -178,13 +181,24 @@ open class Model: Layer, @unchecked Sendable {
         var values: [SymbolicTensor.ID: Tensor] = [:]
         var masks: [SymbolicTensor.ID: Tensor] = [:]
         for (symbol, value) in zip(self.inputs, inputs) { values[symbol.id] = value }
-        for node in executionOrder {
+        // Inference with nothing recorded: Conv2D → BatchNormalization [→ ReLU] chains run as one
+        // convolution (InferenceFolds), whose result stands for the chain's last node.
+        let folding = !training && !NumericsCheck.isOn && GradientTape.recordingTapes.isEmpty
+        var absorbed = Set<ObjectIdentifier>()
+        for node in executionOrder where !absorbed.contains(ObjectIdentifier(node)) {
             let arguments = try node.inputs.map { symbol -> Tensor in
                 guard let value = values[symbol.id] else {
                     throw PeregrineError.invalidArgument(
                         operation: name, expected: "a computed input for \(node.layer.name)", actual: "none")
                 }
                 return value
+            }
+            if folding, let chain = inferenceFolds.chains[ObjectIdentifier(node)], masks[node.inputs[0].id] == nil,
+               let conv = node.layer as? Conv2D, let normalization = chain[0].layer as? BatchNormalization {
+                let y = try conv.callFoldingBatchNorm(normalization, arguments[0], relu: chain.count > 1)
+                values[SymbolicTensor.ID(node: ObjectIdentifier(chain[chain.count - 1]), index: 0)] = y
+                for absorbedNode in chain { absorbed.insert(ObjectIdentifier(absorbedNode)) }
+                continue
             }
             let (results, resultMasks) = try node.layer.callPropagatingMasks(
                 arguments, masks: node.inputs.map { masks[$0.id] }, training: training)
