@@ -19,8 +19,8 @@ open class Model: Layer, @unchecked Sendable {
     public internal(set) var outputs: [SymbolicTensor] = []
     /// Layer calls in execution order (deepest first, as Keras orders them), inputs excluded.
     var executionOrder: [Node] = []
-    /// The chains of `executionOrder` that inference runs as one convolution.
-    var inferenceFolds = InferenceFolds()
+    /// The chains of `executionOrder` that run as one operation.
+    var fusions = GraphFusions()
     /// Every layer of the graph, inputs included, in Keras's order.
     var graphLayers: [Layer] = []
 
@@ -117,7 +117,7 @@ open class Model: Layer, @unchecked Sendable {
         self.inputs = inputs
         self.outputs = outputs
         executionOrder = ordered.filter { !($0.layer is InputLayer) }
-        inferenceFolds = InferenceFolds(executionOrder: executionOrder, outputs: outputs)
+        fusions = GraphFusions(executionOrder: executionOrder, outputs: outputs)
         var layers: [Layer] = []
         var added = Set<ObjectIdentifier>()
         for node in ordered where added.insert(ObjectIdentifier(node.layer)).inserted {
@@ -181,9 +181,7 @@ open class Model: Layer, @unchecked Sendable {
         var values: [SymbolicTensor.ID: Tensor] = [:]
         var masks: [SymbolicTensor.ID: Tensor] = [:]
         for (symbol, value) in zip(self.inputs, inputs) { values[symbol.id] = value }
-        // Inference with nothing recorded: Conv2D → BatchNormalization [→ ReLU] chains run as one
-        // convolution (InferenceFolds), whose result stands for the chain's last node.
-        let folding = !training && !NumericsCheck.isOn && GradientTape.recordingTapes.isEmpty
+        // Fused chains (GraphFusions) run at their head; the result stands for their last node.
         var absorbed = Set<ObjectIdentifier>()
         for node in executionOrder where !absorbed.contains(ObjectIdentifier(node)) {
             let arguments = try node.inputs.map { symbol -> Tensor in
@@ -193,10 +191,9 @@ open class Model: Layer, @unchecked Sendable {
                 }
                 return value
             }
-            if folding, let chain = inferenceFolds.chains[ObjectIdentifier(node)], masks[node.inputs[0].id] == nil,
-               let conv = node.layer as? Conv2D, let normalization = chain[0].layer as? BatchNormalization {
-                let y = try conv.callFoldingBatchNorm(normalization, arguments[0], relu: chain.count > 1)
-                values[SymbolicTensor.ID(node: ObjectIdentifier(chain[chain.count - 1]), index: 0)] = y
+            if masks[node.inputs[0].id] == nil,
+               let (y, chain) = try fusions.run(node, arguments[0], training: training), let last = chain.last {
+                values[SymbolicTensor.ID(node: ObjectIdentifier(last), index: 0)] = y
                 for absorbedNode in chain { absorbed.insert(ObjectIdentifier(absorbedNode)) }
                 continue
             }
