@@ -81,14 +81,12 @@ const ck_gemm_kernels *ck_gemm_kernels_for(ck_isa isa) {
 
 static _Thread_local ck_scratch packed_a_buffer, packed_b_buffer, edge_sliver_buffer;
 
-static inline int round_up(int x, int to) { return (x + to - 1) / to * to; }
-
 /* The block size that splits `extent` into the fewest blocks of at most `limit`, all of nearly
  * equal size, rounded up to a multiple of `align`. */
 static inline int balanced_block(int extent, int limit, int align) {
-    if (extent <= limit) return round_up(extent, align); /* the common small case, one division */
+    if (extent <= limit) return ck_round_up(extent, align); /* the common small case, one division */
     const int blocks = (extent + limit - 1) / limit;
-    return CK_MIN(round_up((extent + blocks - 1) / blocks, align), round_up(extent, align));
+    return CK_MIN(ck_round_up((extent + blocks - 1) / blocks, align), ck_round_up(extent, align));
 }
 
 /* ---- the problem and one thread's block of it ---- */
@@ -127,6 +125,10 @@ typedef struct {
     const float *packed_b;
     ck_gemm_packed_b_header packed;
 } gemm_problem;
+
+int ck_gemm_packed_b_kc(const ck_gemm_kernels *kn, int k) {
+    return balanced_block(k, block_kc(kn, 0, 1), 8);
+}
 
 /* The depth of the k blocks of a thread's block, whose A is packed or not. */
 static int problem_kc(const gemm_problem *pr, int a_is_packed) {
@@ -289,7 +291,7 @@ static void gemm_block(const gemm_problem *pr, int m0, int m1, int n0, int n1,
                 /* op(B) block at (pc, jc) */
                 const float *b_blk = NULL;
                 if (b_prepacked) { /* block pc, panel jc / NR (jc is a multiple of NR) */
-                    packed_b = (float *)pr->packed_b + (size_t)pc * round_up(pr->n, NR) +
+                    packed_b = (float *)pr->packed_b + (size_t)pc * ck_round_up(pr->n, NR) +
                                (size_t)jc * kc;
                 } else {
                     b_blk = pr->trans_b ? pr->b + (size_t)jc * ldb + pc
@@ -435,6 +437,11 @@ typedef struct {
     gemm_shared_a *shared; /* NULL: independent blocks */
 } gemm_region;
 
+/* Threads' columns start on whole vectors; on whole panels for a packed B (NR wide). */
+static int column_align(const gemm_problem *pr) {
+    return pr->packed_b ? pr->kern->nr : pr->kern->lanes;
+}
+
 static void gemm_thread(void *ctx, int thread, int nthreads) {
     const gemm_region *region = ctx;
     const gemm_problem *pr = region->pr;
@@ -443,9 +450,7 @@ static void gemm_thread(void *ctx, int thread, int nthreads) {
     const int tn = nthreads / tm;
     int64_t m0, m1, n0, n1;
     ck_split_range(pr->m, tm, thread / tn, pr->kern->mr, &m0, &m1);
-    /* Columns in whole vectors; in whole panels for a packed B (its panels are NR wide). */
-    const int n_align = pr->packed_b ? pr->kern->nr : pr->kern->lanes;
-    ck_split_range(pr->n, tn, thread % tn, n_align, &n0, &n1);
+    ck_split_range(pr->n, tn, thread % tn, column_align(pr), &n0, &n1);
     /* The shared plan holds only for the team it was made for (a runtime may start fewer). */
     gemm_shared_a *shared =
         region->shared && region->shared->nthreads == nthreads ? region->shared : NULL;
@@ -461,7 +466,7 @@ static gemm_shared_a *plan_shared_a(const gemm_problem *pr, int nthreads, gemm_s
     const ck_gemm_kernels *kn = pr->kern;
     if (choose_grid_rows(pr->m, pr->n, nthreads, kn->mr, kn->lanes, kn->nc) != 1) return NULL;
     int64_t n0, n1;
-    ck_split_range(pr->n, nthreads, nthreads - 1, pr->packed_b ? kn->nr : kn->lanes, &n0, &n1);
+    ck_split_range(pr->n, nthreads, nthreads - 1, column_align(pr), &n0, &n1);
     if (n1 - n0 <= kn->nc) return NULL; /* the narrowest thread's columns */
     const size_t block =
         (size_t)balanced_block(pr->m, kn->mc, kn->mr) * (size_t)problem_kc(pr, 1);

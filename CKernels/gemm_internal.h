@@ -99,6 +99,8 @@ int ck_gemm_skinny(int trans_a, int trans_b, int m, int n, int k, float alpha, c
 /* The kernels of an ISA path (gemm.c). */
 const ck_gemm_kernels *ck_gemm_kernels_for(ck_isa isa);
 
+static inline int ck_round_up(int x, int to) { return (x + to - 1) / to * to; }
+
 /* ---- B packed once (gemm_packed_b.c) ---- */
 
 /* The first 16 floats of a packed B: what it was packed for. */
@@ -110,6 +112,10 @@ typedef struct {
     int32_t kc;   /* depth of its k blocks (the last one shorter) */
     int32_t nr;   /* columns per panel */
 } ck_gemm_packed_b_header;
+
+/* The depth of a packed B's k blocks for these kernels: the driver's own depth for untransposed
+ * A read in place (gemm.c), so a packed B is cut where the driver would cut it. */
+int ck_gemm_packed_b_kc(const ck_gemm_kernels *kn, int k);
 
 /* Reads and checks the header of a packed B against the product's k and n: 0, or -1 when it
  * is not a packed B of that shape (or not aligned). */

@@ -25,20 +25,10 @@
 
 #define PACKED_B_MAGIC 0x50424b31u /* "PBK1" */
 
-static inline int round_up(int x, int to) { return (x + to - 1) / to * to; }
-
-/* The depth of the packed blocks: as balanced as the driver's (gemm.c, balanced_block). */
-static int packed_kc(const ck_gemm_kernels *kn, int k) {
-    const int limit = kn->kc_rmajor > 0 ? kn->kc_rmajor : kn->kc;
-    if (k <= limit) return round_up(k < 1 ? 1 : k, 8);
-    const int blocks = (k + limit - 1) / limit;
-    return round_up((k + blocks - 1) / blocks, 8);
-}
-
 size_t ck_sgemm_packed_b_size(int k, int n) {
     if (k < 0 || n < 0) return 0;
     const ck_gemm_kernels *kn = ck_gemm_kernels_for(ck_isa_active());
-    return CK_PACKED_B_HEADER_FLOATS + (size_t)round_up(n, kn->nr) * (size_t)k;
+    return CK_PACKED_B_HEADER_FLOATS + (size_t)ck_round_up(n, kn->nr) * (size_t)k;
 }
 
 int ck_sgemm_pack_b(int trans_b, int k, int n, const float *b, int ldb, float *packed) {
@@ -46,7 +36,7 @@ int ck_sgemm_pack_b(int trans_b, int k, int n, const float *b, int ldb, float *p
     if (k > 0 && n > 0 && (!b || ldb < (trans_b ? k : n))) return -1;
     const ck_isa isa = ck_isa_active();
     const ck_gemm_kernels *kn = ck_gemm_kernels_for(isa);
-    const int nr = kn->nr, kc = packed_kc(kn, k), n_pad = round_up(n, nr);
+    const int nr = kn->nr, kc = ck_gemm_packed_b_kc(kn, k), n_pad = ck_round_up(n, nr);
     const ck_gemm_packed_b_header header = {PACKED_B_MAGIC, (int32_t)isa, k, n, kc, nr};
     memset(packed, 0, CK_PACKED_B_HEADER_FLOATS * sizeof(float));
     memcpy(packed, &header, sizeof header);
@@ -68,13 +58,13 @@ int ck_gemm_packed_b_read_header(const float *packed, int k, int n,
     const int isa = header->isa;
     if (isa != CK_ISA_GENERIC && isa != CK_ISA_AVX2 && isa != CK_ISA_AVX512) return -1;
     const ck_gemm_kernels *kn = ck_gemm_kernels_for((ck_isa)isa);
-    if (header->nr != kn->nr || header->kc != packed_kc(kn, k)) return -1;
+    if (header->nr != kn->nr || header->kc != ck_gemm_packed_b_kc(kn, k)) return -1;
     return 0;
 }
 
 float ck_gemm_packed_b_at(const ck_gemm_packed_b_header *h, const float *panels, int p, int j) {
     const int pc = p / h->kc * h->kc, kcb = CK_MIN(h->kc, h->k - pc);
-    const int n_pad = round_up(h->n, h->nr);
+    const int n_pad = ck_round_up(h->n, h->nr);
     return panels[(size_t)pc * n_pad + (size_t)(j / h->nr) * h->nr * kcb +
                   (size_t)(p - pc) * h->nr + j % h->nr];
 }
