@@ -56,39 +56,61 @@ struct GraphFusions {
             else { return nil }
             return users[0]
         }
-        func isReLU(_ node: Node?) -> Bool { (node?.layer as? Activation)?.activation == .relu }
         for node in executionOrder where node.inputs.count == 1 {
             let next = soleConsumer(node)
-            if let conv = node.layer as? Conv2D, let next {
-                if conv.activation == .linear, next.layer is BatchNormalization {
-                    let relu = soleConsumer(next)
-                    chains[ObjectIdentifier(node)] = Chain(
-                        kind: .convBatchNormFold, absorbed: isReLU(relu) ? [next, relu!] : [next])
-                } else if conv.activation == .relu, next.layer is MaxPooling2D {
-                    chains[ObjectIdentifier(node)] = Chain(kind: .convReLUMaxPool, absorbed: [next])
-                }
-            } else if node.layer is BatchNormalization, isReLU(next), let next {
-                chains[ObjectIdentifier(node)] = Chain(kind: .batchNormReLU, absorbed: [next])
-            }
+            let following = [next, next.flatMap(soleConsumer)].compactMap { $0 }
+            guard let (kind, length) = Self.chain(head: node.layer, following: following.map(\.layer)) else { continue }
+            chains[ObjectIdentifier(node)] = Chain(kind: kind, absorbed: Array(following.prefix(length)))
         }
+    }
+
+    /// The chain that `head` starts with `following`, the layers after it (each reading only the
+    /// one before it, and nothing else reading them), if any: its kind and how many of
+    /// `following` it absorbs. ``Sequential`` asks it with the next layers of its stack.
+    static func chain(head: Layer, following: [Layer]) -> (kind: Kind, length: Int)? {
+        func isReLU(_ index: Int) -> Bool {
+            index < following.count && (following[index] as? Activation)?.activation == .relu
+        }
+        guard let next = following.first else { return nil }
+        if let conv = head as? Conv2D {
+            if conv.activation == .linear, next is BatchNormalization { return (.convBatchNormFold, isReLU(1) ? 2 : 1) }
+            if conv.activation == .relu, next is MaxPooling2D { return (.convReLUMaxPool, 1) }
+        } else if head is BatchNormalization, isReLU(0) {
+            return (.batchNormReLU, 1)
+        }
+        return nil
     }
 
     /// Runs the chain headed by `node` on its input `x` if one applies to this call; returns
     /// the chain's result (standing for its last node's output) and the nodes it absorbed.
     func run(_ node: Node, _ x: Tensor, training: Bool) throws -> (Tensor, [Node])? {
-        guard let chain = chains[ObjectIdentifier(node)], !NumericsCheck.isOn else { return nil }
-        switch chain.kind {
+        guard let chain = chains[ObjectIdentifier(node)],
+            let y = try Self.run(chain.kind, head: node.layer, absorbed: chain.absorbed.map(\.layer), x, training: training)
+        else { return nil }
+        return (y, chain.absorbed)
+    }
+
+    /// Runs `head` and the `absorbed` layers after it as one operation of `kind` on `x`, when
+    /// that applies to this call (no numerics check; the fold only in inference with nothing
+    /// recorded); nil: run the layers one by one. The caller checks that no mask flows.
+    static func run(_ kind: Kind, head: Layer, absorbed: [Layer], _ x: Tensor, training: Bool) throws -> Tensor? {
+        guard !NumericsCheck.isOn else { return nil }
+        let y: Tensor
+        switch kind {
         case .convBatchNormFold:
-            guard !training, GradientTape.recordingTapes.isEmpty, let conv = node.layer as? Conv2D,
-                let normalization = chain.absorbed[0].layer as? BatchNormalization
+            guard !training, GradientTape.recordingTapes.isEmpty, let conv = head as? Conv2D,
+                let normalization = absorbed.first as? BatchNormalization
             else { return nil }
-            return (try conv.callFoldingBatchNorm(normalization, x, relu: chain.absorbed.count > 1), chain.absorbed)
+            y = try conv.callFoldingBatchNorm(normalization, x, relu: absorbed.count > 1)
         case .batchNormReLU:
-            guard let normalization = node.layer as? BatchNormalization else { return nil }
-            return (try normalization.callFusingReLU(x, training: training), chain.absorbed)
+            guard let normalization = head as? BatchNormalization else { return nil }
+            y = try normalization.callFusingReLU(x, training: training)
         case .convReLUMaxPool:
-            guard let conv = node.layer as? Conv2D, let pool = chain.absorbed[0].layer as? MaxPooling2D else { return nil }
-            return (try conv.callFusingMaxPool(pool, x), chain.absorbed)
+            guard let conv = head as? Conv2D, let pool = absorbed.first as? MaxPooling2D else { return nil }
+            return try conv.callFusingMaxPool(pool, x)
         }
+        // An absorbed ReLU is built as if it had run (its input has the chain's output shape).
+        if let relu = absorbed.last as? Activation { try relu.buildIfNeeded(inputShapes: [Array(y.shape.dropFirst())]) }
+        return y
     }
 }

@@ -141,33 +141,15 @@ public final class Sequential: Model, @unchecked Sendable {
         while index < stack.endIndex {
             let layer = stack[index]
             index += 1
-            // Inference with nothing recorded: Conv2D → BatchNormalization [→ Activation(.relu)]
-            // is one convolution with the normalization folded into its kernel and bias (see
-            // ConvBatchNormFolding.swift).
-            if !training, mask == nil, !NumericsCheck.isOn, GradientTape.recordingTapes.isEmpty,
-               index < stack.endIndex, let conv = layer as? Conv2D, conv.activation == .linear,
-               let bn = stack[index] as? BatchNormalization {
-                let relu = index + 1 < stack.endIndex && (stack[index + 1] as? Activation)?.activation == .relu
-                x = try conv.callFoldingBatchNorm(bn, x, relu: relu)
-                if relu { try stack[index + 1].buildIfNeeded(inputShapes: [Array(x.shape.dropFirst())]) }
-                index += relu ? 2 : 1
-                continue
-            }
-            // BatchNormalization → Activation(.relu) runs as one kernel pass and one tape node
-            // (unless a mask flows, or the numerics check wants each layer's output by name).
-            if mask == nil, !NumericsCheck.isOn, index < stack.endIndex, let bn = layer as? BatchNormalization,
-               let relu = stack[index] as? Activation, relu.activation == .relu {
-                try relu.buildIfNeeded(inputShapes: [Array(x.shape.dropFirst())])
-                x = try bn.callFusingReLU(x, training: training)
-                index += 1
-                continue
-            }
-            // Conv2D(activation: .relu) → MaxPooling2D: one tape node whose backward masks the
-            // pooled gradient instead of the convolution's (see ConvReLUMaxPoolFusion.swift).
-            if mask == nil, !NumericsCheck.isOn, index < stack.endIndex, let conv = layer as? Conv2D,
-               conv.activation == .relu, let pool = stack[index] as? MaxPooling2D {
-                x = try conv.callFusingMaxPool(pool, x)
-                index += 1
+            // Fused chains (GraphFusions): Conv2D → BatchNormalization [→ ReLU] folded into one
+            // convolution in inference, BatchNormalization → ReLU and Conv2D(relu) → MaxPooling2D
+            // as one tape node (unless a mask flows, or the numerics check wants each layer's
+            // output by name).
+            let following = Array(stack[index..<Swift.min(index + 2, stack.endIndex)])
+            if mask == nil, let (kind, length) = GraphFusions.chain(head: layer, following: following),
+               let y = try GraphFusions.run(kind, head: layer, absorbed: Array(following.prefix(length)), x, training: training) {
+                x = y
+                index += length
                 continue
             }
             let (outputs, masks) = try layer.callPropagatingMasks([x], masks: [mask], training: training)
