@@ -31,6 +31,19 @@ struct GEMMPackedBTests {
         return (status, out)
     }
 
+    /// Runs `problem` with B from `packed` (called under each configuration, so it may pack for
+    /// that configuration's ISA or hand back one packed earlier) on every ISA path and 1–3
+    /// threads, against the reference.
+    static func checkEveryConfiguration(_ problem: GEMMTests.Problem, _ label: String, packed: () -> PackedB) {
+        let (want, bound) = problem.reference()
+        GEMMTests.forEachConfiguration { isa, threads in
+            let (status, got) = run(problem, packed())
+            #expect(status == 0)
+            problem.check(got, against: want, bound: bound,
+                          "\(label) isa=\(String(cString: ck_isa_name(isa))) threads=\(threads)")
+        }
+    }
+
     /// Edges of the panels (n mod 32 and mod 16), k in one block, at the 800 limit and in
     /// several blocks (1700), the mlp's first layer at the inference batch, and 1600 columns,
     /// where 2 threads each span more than one B block and pack A together (gemm_shared_a).
@@ -53,14 +66,8 @@ struct GEMMPackedBTests {
             for (e, (alpha, beta, bias, act)) in epilogues.enumerated() where !large || e == 0 {
                 let problem = GEMMTests.Problem(transA: transA, transB: transB, m: m, n: n, k: k,
                                                 alpha: alpha, beta: beta, bias: bias, act: act)
-                let (want, bound) = problem.reference()
-                GEMMTests.forEachConfiguration { isa, threads in
-                    let packed = PackedB(problem)  // packed for this configuration's ISA
-                    let (status, got) = Self.run(problem, packed)
-                    #expect(status == 0)
-                    problem.check(got, against: want, bound: bound,
-                                  "packed \(problem.label) isa=\(String(cString: ck_isa_name(isa))) threads=\(threads)")
-                }
+                // packed for each configuration's ISA
+                Self.checkEveryConfiguration(problem, "packed \(problem.label)") { PackedB(problem) }
             }
         }
     }
@@ -70,14 +77,8 @@ struct GEMMPackedBTests {
     @Test func packedOnOnePathRunsUnderAnother() {
         let problem = GEMMTests.Problem(transA: 0, transB: 0, m: 45, n: 70, k: 300, alpha: 1,
                                         beta: 0, bias: true, act: CK_ACT_RELU)
-        let (want, bound) = problem.reference()
-        let packed = PackedB(problem)
-        GEMMTests.forEachConfiguration { isa, threads in
-            let (status, got) = Self.run(problem, packed)
-            #expect(status == 0)
-            problem.check(got, against: want, bound: bound,
-                          "packed on best, run on \(String(cString: ck_isa_name(isa))) threads=\(threads)")
-        }
+        let packed = PackedB(problem)  // on the best path, before any switch
+        Self.checkEveryConfiguration(problem, "packed on best, run on") { packed }
     }
 
     /// What is not a packed B of the product's shape is refused, and C is left as it was.
