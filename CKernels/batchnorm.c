@@ -455,6 +455,21 @@ static int bn_reduce(bn_job *j, int pass, double *out) {
     return 0;
 }
 
+/* Channel c's normalization as an affine map, TF's order of operations:
+ * scale = rsqrt(var + eps)·gamma, shift = beta − mean·scale (gamma, beta may be NULL: 1, 0).
+ * Training's second pass, inference and the fold into a convolution all take it from here, so
+ * the three use the very same constants. */
+typedef struct {
+    float scale, shift;
+} bn_affine;
+
+static inline bn_affine bn_channel_affine(int64_t c, const float *mean, const float *variance,
+                                          const float *gamma, const float *beta, float epsilon) {
+    float inv = 1.0f / sqrtf(variance[c] + epsilon);
+    if (gamma) inv = inv * gamma[c];
+    return (bn_affine){inv, (beta ? beta[c] : 0.0f) - mean[c] * inv};
+}
+
 void ck_batchnorm_forward_training(int64_t rows, int64_t channels, const float *x,
                                    const float *gamma, const float *beta, float epsilon, int relu,
                                    float *y, float *mean, float *variance) {
@@ -482,10 +497,9 @@ void ck_batchnorm_forward_training(int64_t rows, int64_t channels, const float *
             variance[c] = (float)(v > 0.0 ? v : 0.0);
         }
         for (int64_t c = 0; c < C; c++) {
-            float inv = 1.0f / sqrtf(variance[c] + epsilon);
-            if (gamma) inv = inv * gamma[c];
-            scale[c] = inv;
-            shift[c] = (beta ? beta[c] : 0.0f) - mean[c] * inv;
+            const bn_affine a = bn_channel_affine(c, mean, variance, gamma, beta, epsilon);
+            scale[c] = a.scale;
+            shift[c] = a.shift;
         }
         j.mean = mean;
         bn_make_view(&j, &view, bn_shift(y, C, rows), 1, rot);
@@ -505,10 +519,9 @@ void ck_batchnorm_forward_inference(int64_t rows, int64_t channels, const float 
     if (!scale) return;
     float *shift = scale + C;
     for (int64_t c = 0; c < C; c++) {
-        float inv = 1.0f / sqrtf(moving_variance[c] + epsilon);
-        if (gamma) inv = inv * gamma[c];
-        scale[c] = inv;
-        shift[c] = (beta ? beta[c] : 0.0f) - moving_mean[c] * inv;
+        const bn_affine a = bn_channel_affine(c, moving_mean, moving_variance, gamma, beta, epsilon);
+        scale[c] = a.scale;
+        shift[c] = a.shift;
     }
     bn_job j = {.rows = rows, .channels = C, .x = x, .y = y, .relu = relu, .scale = scale,
                 .shift = shift}, view;
@@ -517,7 +530,7 @@ void ck_batchnorm_forward_inference(int64_t rows, int64_t channels, const float 
     free(scale);
 }
 
-/* The same inv and shift as ck_batchnorm_forward_inference, applied to a kernel's columns
+/* The inference map's scale and shift (bn_channel_affine), applied to a kernel's columns
  * once instead of to every output row. A convolution's kernel is a few thousand floats, so
  * plain loops do. */
 void ck_batchnorm_fold(int64_t rows, int64_t channels, const float *kernel, const float *bias,
@@ -525,12 +538,10 @@ void ck_batchnorm_fold(int64_t rows, int64_t channels, const float *kernel, cons
                        const float *moving_variance, float epsilon, float *kernel_out,
                        float *bias_out) {
     for (int64_t c = 0; c < channels; c++) {
-        float inv = 1.0f / sqrtf(moving_variance[c] + epsilon);
-        if (gamma) inv = inv * gamma[c];
-        const float shift = (beta ? beta[c] : 0.0f) - moving_mean[c] * inv;
-        bias_out[c] = (bias ? bias[c] * inv : 0.0f) + shift;
+        const bn_affine a = bn_channel_affine(c, moving_mean, moving_variance, gamma, beta, epsilon);
+        bias_out[c] = (bias ? bias[c] * a.scale : 0.0f) + a.shift;
         for (int64_t r = 0; r < rows; r++)
-            kernel_out[r * channels + c] = kernel[r * channels + c] * inv;
+            kernel_out[r * channels + c] = kernel[r * channels + c] * a.scale;
     }
 }
 
