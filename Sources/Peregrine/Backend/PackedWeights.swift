@@ -16,11 +16,9 @@ final class PackedWeights: @unchecked Sendable {
     /// The scope of the call in progress on this task, if any.
     @TaskLocal static var current: PackedWeights?
 
-    /// Packed copies by the address of the weights they were made from.
-    private var packed: [UnsafeRawPointer: Tensor] = [:]
-    /// The holders of those addresses: the weights stay alive (and at their addresses) while
-    /// the scope lasts.
-    private var sources: [Tensor] = []
+    /// Packed copies by the address of the weights they were made from, each with those
+    /// weights: they stay alive (and at their addresses) while the scope lasts.
+    private var packed: [UnsafeRawPointer: (source: Tensor, copy: Tensor)] = [:]
 
     /// Packed copies made so far (for the tests).
     var packedCount: Int { packed.count }
@@ -49,14 +47,13 @@ final class PackedWeights: @unchecked Sendable {
     /// use; nil when the kernels refuse it.
     private func packedB(_ weights: Tensor, k: Int, n: Int) -> Tensor? {
         let key = UnsafeRawPointer(weights.pointer)
-        if let hit = packed[key] { return hit }
+        if let hit = packed[key] { return hit.copy }
         let floats = ck_sgemm_packed_b_size(Int32(k), Int32(n))
         let buffer = Tensor(uninitializedShape: [floats])
         guard ck_sgemm_pack_b(0, Int32(k), Int32(n), weights.pointer, Int32(n), buffer.pointer) == 0 else {
             return nil
         }
-        packed[key] = buffer
-        sources.append(weights)
+        packed[key] = (weights, buffer)
         return buffer
     }
 }
