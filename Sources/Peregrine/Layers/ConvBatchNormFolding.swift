@@ -2,8 +2,9 @@ import CKernels
 
 extension Conv2D {
     /// This convolution (no activation) followed by `batchNorm` in inference mode, and by a ReLU
-    /// when `relu`, as one convolution, for ``Sequential``'s `Conv2D → BatchNormalization
-    /// [→ Activation(.relu)]` runs when nothing is recorded. Inference normalization is an
+    /// when `relu`, as one convolution, for the `Conv2D → BatchNormalization
+    /// [→ Activation(.relu)]` chains of Sequential and functional models (GraphFusions) in
+    /// inference with nothing recorded. Inference normalization is an
     /// affine map per channel, `y = z·inv + shift`, so it folds into the convolution's kernel
     /// and bias (`ck_batchnorm_fold`): the normalization pass over the convolution's output,
     /// the largest tensor of the block, disappears, and the ReLU goes into the GEMM's store.
