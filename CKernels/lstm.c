@@ -22,7 +22,7 @@
  * whole recurrence on its rows (its slice of each recurrent GEMM, then its gate pass) with no
  * barrier between steps — two parallel regions per step would cost more than the gate pass on
  * the lstm workload. The big GEMMs (input projection, weight gradients) thread internally.
- * The gate pass keeps a lane group's i, f, g, o, c in registers (AVX-512 / AVX2, vmath.h's
+ * The gate pass keeps a lane group's i, f, g, o, c in registers (AVX-512 / AVX2, gate_math.h's
  * vector sigmoid and tanh); the backward pass is one loop compiled for each ISA.
  */
 #include "rnn_common.h"
@@ -119,7 +119,7 @@ CK_TARGET_AVX512 static void lstm_row_avx512(const lstm_step_job *j, int64_t b) 
         __m512 i = _mm512_maskz_loadu_ps(m, z + k), f = _mm512_maskz_loadu_ps(m, z + u + k);
         __m512 g = _mm512_maskz_loadu_ps(m, z + 2 * u + k), o = _mm512_maskz_loadu_ps(m, z + 3 * u + k);
         __m512 cn = _mm512_add_ps(_mm512_mul_ps(f, _mm512_maskz_loadu_ps(m, cp + k)), _mm512_mul_ps(i, g));
-        __m512 t = ck_tanh_avx512(cn);
+        __m512 t = ck_gate_tanh_avx512(cn);
         __m512 hv = _mm512_mul_ps(o, t);
         _mm512_mask_storeu_ps(c + k, m, cn);
         _mm512_mask_storeu_ps(tc + k, m, t);
@@ -141,12 +141,12 @@ CK_TARGET_AVX2 static void lstm_row_avx2(const lstm_step_job *j, int64_t b) {
             for (int q = 0; q < 4; q++) _mm_prefetch(next + (q * u + k) * 4, _MM_HINT_T1);
         /* masked lanes load as 0 (no fault) and are not stored */
         __m256i m = _mm256_loadu_si256((const __m256i *)(lanes + 8 - CK_MIN(u - k, 8)));
-        __m256 i = ck_sigmoid_avx2(_mm256_maskload_ps(z + k, m));
-        __m256 f = ck_sigmoid_avx2(_mm256_maskload_ps(z + u + k, m));
-        __m256 g = ck_tanh_avx2(_mm256_maskload_ps(z + 2 * u + k, m));
-        __m256 o = ck_sigmoid_avx2(_mm256_maskload_ps(z + 3 * u + k, m));
+        __m256 i = ck_gate_sigmoid_avx2(_mm256_maskload_ps(z + k, m));
+        __m256 f = ck_gate_sigmoid_avx2(_mm256_maskload_ps(z + u + k, m));
+        __m256 g = ck_gate_tanh_avx2(_mm256_maskload_ps(z + 2 * u + k, m));
+        __m256 o = ck_gate_sigmoid_avx2(_mm256_maskload_ps(z + 3 * u + k, m));
         __m256 cn = _mm256_add_ps(_mm256_mul_ps(f, _mm256_maskload_ps(cp + k, m)), _mm256_mul_ps(i, g));
-        __m256 t = ck_tanh_avx2(cn);
+        __m256 t = ck_gate_tanh_avx2(cn);
         __m256 hv = _mm256_mul_ps(o, t);
         _mm256_maskstore_ps(z + k, m, i);
         _mm256_maskstore_ps(z + u + k, m, f);

@@ -5,7 +5,7 @@
 #ifndef CKERNELS_LSTM_GATES_H
 #define CKERNELS_LSTM_GATES_H
 
-#include "vmath.h"
+#include "gate_math.h"
 
 #ifdef CK_HAVE_X86
 /* One row's pre-activations z [4u] (order i, f, c, o) replaced in place by the gates
@@ -18,10 +18,10 @@ CK_TARGET_AVX512 static inline void lstm_activate_gates_avx512(int64_t u, float 
         __mmask16 m = u - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (u - k)) - 1);
         if (next)
             for (int q = 0; q < 4; q++) _mm_prefetch(next + (q * u + k) * 4, _MM_HINT_T1);
-        _mm512_mask_storeu_ps(z + k, m, ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + k)));
-        _mm512_mask_storeu_ps(z + u + k, m, ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + u + k)));
-        _mm512_mask_storeu_ps(z + 2 * u + k, m, ck_tanh_avx512(_mm512_maskz_loadu_ps(m, z + 2 * u + k)));
-        _mm512_mask_storeu_ps(z + 3 * u + k, m, ck_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + 3 * u + k)));
+        _mm512_mask_storeu_ps(z + k, m, ck_gate_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + k)));
+        _mm512_mask_storeu_ps(z + u + k, m, ck_gate_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + u + k)));
+        _mm512_mask_storeu_ps(z + 2 * u + k, m, ck_gate_tanh_avx512(_mm512_maskz_loadu_ps(m, z + 2 * u + k)));
+        _mm512_mask_storeu_ps(z + 3 * u + k, m, ck_gate_sigmoid_avx512(_mm512_maskz_loadu_ps(m, z + 3 * u + k)));
     }
 }
 #endif

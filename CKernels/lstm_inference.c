@@ -69,10 +69,10 @@ static void gate_row_generic(const lstm_inference_job *j, int64_t b, int64_t s) 
     float *c = j->c + b * u, *h = j->a + b * (j->in + u) + j->in;
     float *y = j->y ? j->y + (b * j->t + s) * u : NULL;
     for (int64_t k = 0; k < u; k++) {
-        float i = ck_sigmoid_scalar(z[k]), f = ck_sigmoid_scalar(z[u + k]), g = tanhf(z[2 * u + k]),
-              o = ck_sigmoid_scalar(z[3 * u + k]);
+        float i = ck_gate_sigmoid_scalar(z[k]), f = ck_gate_sigmoid_scalar(z[u + k]),
+              g = ck_gate_tanh_scalar(z[2 * u + k]), o = ck_gate_sigmoid_scalar(z[3 * u + k]);
         float cn = f * c[k] + i * g;
-        float hv = o * tanhf(cn);
+        float hv = o * ck_gate_tanh_scalar(cn);
         c[k] = cn;
         h[k] = hv;
         if (y) y[k] = hv;
@@ -96,7 +96,7 @@ CK_TARGET_AVX512 static void gate_row_avx512(const lstm_inference_job *j, int64_
         __m512 i = _mm512_maskz_loadu_ps(m, z + k), f = _mm512_maskz_loadu_ps(m, z + u + k);
         __m512 g = _mm512_maskz_loadu_ps(m, z + 2 * u + k), o = _mm512_maskz_loadu_ps(m, z + 3 * u + k);
         __m512 cn = _mm512_add_ps(_mm512_mul_ps(f, _mm512_maskz_loadu_ps(m, c + k)), _mm512_mul_ps(i, g));
-        __m512 hv = _mm512_mul_ps(o, ck_tanh_avx512(cn));
+        __m512 hv = _mm512_mul_ps(o, ck_gate_tanh_avx512(cn));
         _mm512_mask_storeu_ps(c + k, m, cn);
         _mm512_mask_storeu_ps(h + k, m, hv);
         if (y) _mm512_mask_storeu_ps(y + k, m, hv);
@@ -112,12 +112,12 @@ CK_TARGET_AVX2 static void gate_row_avx2(const lstm_inference_job *j, int64_t b,
     for (int64_t k = 0; k < u; k += 8) {
         /* masked lanes load as 0 (no fault) and are not stored */
         __m256i m = _mm256_loadu_si256((const __m256i *)(lanes + 8 - CK_MIN(u - k, 8)));
-        __m256 i = ck_sigmoid_avx2(_mm256_maskload_ps(z + k, m));
-        __m256 f = ck_sigmoid_avx2(_mm256_maskload_ps(z + u + k, m));
-        __m256 g = ck_tanh_avx2(_mm256_maskload_ps(z + 2 * u + k, m));
-        __m256 o = ck_sigmoid_avx2(_mm256_maskload_ps(z + 3 * u + k, m));
+        __m256 i = ck_gate_sigmoid_avx2(_mm256_maskload_ps(z + k, m));
+        __m256 f = ck_gate_sigmoid_avx2(_mm256_maskload_ps(z + u + k, m));
+        __m256 g = ck_gate_tanh_avx2(_mm256_maskload_ps(z + 2 * u + k, m));
+        __m256 o = ck_gate_sigmoid_avx2(_mm256_maskload_ps(z + 3 * u + k, m));
         __m256 cn = _mm256_add_ps(_mm256_mul_ps(f, _mm256_maskload_ps(c + k, m)), _mm256_mul_ps(i, g));
-        __m256 hv = _mm256_mul_ps(o, ck_tanh_avx2(cn));
+        __m256 hv = _mm256_mul_ps(o, ck_gate_tanh_avx2(cn));
         _mm256_maskstore_ps(c + k, m, cn);
         _mm256_maskstore_ps(h + k, m, hv);
         if (y) _mm256_maskstore_ps(y + k, m, hv);

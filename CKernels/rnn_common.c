@@ -1,17 +1,20 @@
 /*
  * rnn_common.c — the pieces every recurrent kernel uses: the in-place row activation on each ISA
- * path (the gate passes call it on L1-resident gate rows), and the gather/scatter between the
- * caller's batch-major sequences and the kernels' time-major processing order.
+ * path (the gate passes call it on L1-resident gate rows; sigmoid and tanh are gate_math.h's
+ * rational approximations), and the gather/scatter between the caller's batch-major sequences
+ * and the kernels' time-major processing order.
  */
 #include "rnn_common.h"
-#include "vmath.h"
+#include "gate_math.h"
+
+#include <string.h>
 
 #include <math.h>
 
 static void act_row_generic(ck_activation act, int n, float *row) {
     switch (act) {
-    case CK_ACT_SIGMOID: for (int j = 0; j < n; j++) row[j] = ck_sigmoid_scalar(row[j]); break;
-    case CK_ACT_TANH: for (int j = 0; j < n; j++) row[j] = tanhf(row[j]); break;
+    case CK_ACT_SIGMOID: for (int j = 0; j < n; j++) row[j] = ck_gate_sigmoid_scalar(row[j]); break;
+    case CK_ACT_TANH: for (int j = 0; j < n; j++) row[j] = ck_gate_tanh_scalar(row[j]); break;
     case CK_ACT_RELU: for (int j = 0; j < n; j++) row[j] = row[j] < 0.0f ? 0.0f : row[j]; break;
     default: break;
     }
@@ -20,8 +23,8 @@ static void act_row_generic(ck_activation act, int n, float *row) {
 #ifdef CK_HAVE_X86
 CK_TARGET_AVX512 static inline __m512 act_vec_avx512(ck_activation act, __m512 v) {
     switch (act) {
-    case CK_ACT_SIGMOID: return ck_sigmoid_avx512(v);
-    case CK_ACT_TANH: return ck_tanh_avx512(v);
+    case CK_ACT_SIGMOID: return ck_gate_sigmoid_avx512(v);
+    case CK_ACT_TANH: return ck_gate_tanh_avx512(v);
     case CK_ACT_RELU:
         return _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ),
                                   _mm512_setzero_ps());
@@ -41,8 +44,8 @@ CK_TARGET_AVX512 static void act_row_avx512(ck_activation act, int n, float *row
 
 CK_TARGET_AVX2 static inline __m256 act_vec_avx2(ck_activation act, __m256 v) {
     switch (act) {
-    case CK_ACT_SIGMOID: return ck_sigmoid_avx2(v);
-    case CK_ACT_TANH: return ck_tanh_avx2(v);
+    case CK_ACT_SIGMOID: return ck_gate_sigmoid_avx2(v);
+    case CK_ACT_TANH: return ck_gate_tanh_avx2(v);
     case CK_ACT_RELU:
         return _mm256_blendv_ps(v, _mm256_setzero_ps(), _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ));
     default: return v;
@@ -69,6 +72,15 @@ rnn_act_row_fn rnn_act_row_for(ck_isa isa) {
 #endif
     (void)isa;
     return act_row_generic;
+}
+
+void ck_rnn_activation(ck_activation act, int64_t n, const float *x, float *y) {
+    rnn_act_row_fn row = rnn_act_row_for(ck_isa_active());
+    for (int64_t i = 0; i < n; i += 1 << 20) {
+        int chunk = (int)CK_MIN(n - i, (int64_t)1 << 20);
+        if (y + i != x + i) memmove(y + i, x + i, (size_t)chunk * sizeof(float));
+        row(act, chunk, y + i);
+    }
 }
 
 void rnn_gather_steps(int batch, int steps, int features, int go_backwards, const float *x,

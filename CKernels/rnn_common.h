@@ -13,10 +13,10 @@
 
 #include "internal.h"
 
-/* row[j] = act(row[j]) for j < n, in place, with the ISA's vector sigmoid/tanh (vmath.h). */
+/* row[j] = act(row[j]) for j < n, in place, with the ISA's gate sigmoid/tanh (gate_math.h). */
 typedef void (*rnn_act_row_fn)(ck_activation act, int n, float *row);
 
-/* The row activation of an ISA path (generic: libm tanhf and the scalar sigmoid). */
+/* The row activation of an ISA path (the generic path evaluates the same ratio in scalars). */
 rnn_act_row_fn rnn_act_row_for(ck_isa isa);
 
 /* xt[s, b, :] = x[b, t(s), :] with t(s) = go_backwards ? T−1−s : s. */

@@ -662,6 +662,14 @@ void ck_simple_rnn_backward_reference(int batch, int steps, int input_size, int 
                                       float *dbias, float *dh0);
 
 /**
+ * The activation the recurrent kernels apply to their gates and states, y[i] = act(x[i]) on the
+ * active ISA path (y may equal x). Sigmoid and tanh are gate_math.h's, cheaper than vmath's:
+ * tanh a rational approximation within 3.5e-7 absolute, sigmoid within 2.5 ulp (9e-8 absolute),
+ * the same bits on every path. Exposed so that the tests can hold it to those bounds.
+ */
+void ck_rnn_activation(ck_activation act, int64_t n, const float *x, float *y);
+
+/**
  * The orthogonal factor of a thin QR: a [m, n] (row-major, m ≥ n) is overwritten with Q [m, n],
  * orthonormal columns, signed so that R's diagonal is positive (Keras's orthogonal initializer:
  * q · sign(diag(r))). work: 2n floats. Householder reflections, sums in double.

@@ -4,8 +4,8 @@ import Testing
 /// `ck_lstm_inference` (forward without saved states) against its plain reference and against
 /// the training forward `ck_lstm_forward`, on odd shapes (batch 1–33, time 1–5, units 1–17,
 /// inputs 0/3/5, with and without bias and initial states, both directions), every ISA path and
-/// 1–3 threads. Tolerance as `RecurrentKernelTests` (float GEMM sums and vmath's 2–3 ulp
-/// transcendentals vs double sums and libm over ≤ 5 steps: ~1e-6; a wrong index is ~1e-1).
+/// 1–3 threads. Tolerance as `RecurrentKernelTests` (float GEMM sums and the gates' rational
+/// sigmoid/tanh vs double sums and libm over ≤ 5 steps: ~1e-6; a wrong index is ~1e-1).
 @Suite(.serialized)
 struct LSTMInferenceKernelTests {
     typealias Buffer = RecurrentKernelTests.Buffer

@@ -6,8 +6,9 @@ import Testing
 /// 1, 3, 17 and 33, time 1, 3 and 5, units 1, 5, 17, 3 inputs), both directions, every ISA path and 1–3
 /// threads; and the QR behind the orthogonal initializer.
 ///
-/// Tolerance: the tuned path sums in float (GEMM) and uses vmath's 2–3 ulp sigmoid/tanh, the
-/// reference sums in double with libm; over 5 steps of O(1) values the differences are ~1e-6,
+/// Tolerance: the tuned path sums in float (GEMM) and uses the gates' rational sigmoid/tanh
+/// (≤ 4e-7 absolute, `RecurrentActivationTests`), the reference sums in double with libm; over 5
+/// steps of O(1) values the differences are ~1e-6,
 /// so 2e-5 absolute plus 1e-4 relative catches any wrong index or formula (errors ~1e-1).
 @Suite(.serialized)
 struct RecurrentKernelTests {
