@@ -166,7 +166,7 @@ void ck_gru_forward(int batch, int steps, int input_size, int units, int reset_a
     gru_dims d = dims(batch, steps, input_size, units, reset_after);
     gru_saved p = saved_parts(d, saved);
     const int64_t bu = d.b * d.u, g = 3 * d.u;
-    rnn_gather_steps(batch, steps, input_size, go_backwards, x, p.xt);
+    rnn_gather_steps(batch, steps, input_size, go_backwards, x, p.xt, input_size);
     if (h0) memcpy(p.h, h0, (size_t)bu * sizeof(float)); else memset(p.h, 0, (size_t)bu * sizeof(float));
     ck_sgemm_bias_act(0, 0, (int)(d.t * d.b), (int)g, input_size, 1.0f, p.xt, CK_MAX(input_size, 1),
                       kernel, (int)g, 0.0f, p.gates, (int)g, bias, CK_ACT_IDENTITY);

@@ -6,16 +6,21 @@
  *   i = σ(z_i), f = σ(z_f), g = tanh(z_c), o = σ(z_o)
  *   c = f·c + i·g,  h = o·tanh(c)
  *
- * The oneDNN design (see rnn_common.h for the time-major layout):
- *   forward   ONE GEMM for every step's input projection, Z = xt·W + b  ([T·B, in]·[in, 4u]);
- *             per step ONE recurrent GEMM accumulated into that step's slice (beta = 1),
- *             Z_s += h_{s}·U, then ONE fused pass over the step's rows: activate the gates in
- *             place, update c, h, and write h to the caller's sequence output.
+ * Each step's input sits beside the state it starts from, xh_s = [x_s | h_s] (time-major, see
+ * rnn_common.h), so that one GEMM serves both weights:
+ *   forward   per step ONE GEMM Z_s = xh_s·[W ; U] + b  ([B, in+u]·[in+u, 4u]), then ONE fused
+ *             pass over the step's rows: activate the gates in place, update c, write h into
+ *             the h columns of xh_{s+1} and into the caller's sequence output.
  *   backward  per step ONE fused pass turning dh, dc into dZ_s (and the next dc), and ONE GEMM
- *             dh = dZ_s·Uᵀ; then the big GEMMs over all steps: dx = dZ·Wᵀ, dW = xtᵀ·dZ,
- *             dU = h_prevᵀ·dZ, and db = column sums of dZ.
+ *             dh = dZ_s·Uᵀ; then over all steps ONE GEMM for both weight gradients,
+ *             d[W ; U] = xhᵀ·dZ ([in+u, T·B]·[T·B, 4u]: dZ, the big operand, is packed once, not
+ *             once per weight), dx = dZ·Wᵀ, and db = column sums of dZ.
+ * (Before, an input projection over all steps, Z = xt·W + b, was one K = in GEMM: at K = 28 it
+ * ran at half the FMA peak and sent Z through memory once more.)
  * What backward needs is saved by forward in one caller-owned buffer (ck_lstm_saved_size):
- *   xt [T, B, in] | gates [T, B, 4u] (activated) | h [T+1, B, u] | c [T+1, B, u] | tanh(c) [T, B, u]
+ *   xh [T+1, B, in+u] (row T: h_T alone) | gates [T, B, 4u] (activated) | c [T+1, B, u] |
+ *   tanh(c) [T, B, u] | [W ; U] [in+u, rnn_step_ld(4u)] (forward's stacked weights, unread by
+ *   backward: kept here so that forward needs no allocation that could fail)
  * Saving tanh(c) makes the backward pass transcendental-free.
  *
  * Threads split the batch, not the step: batch rows never interact, so each thread runs the
@@ -43,26 +48,31 @@ static lstm_dims dims(int batch, int steps, int input_size, int units) {
 
 int64_t ck_lstm_saved_size(int batch, int steps, int input_size, int units) {
     lstm_dims d = dims(batch, steps, input_size, units);
-    return d.t * d.b * d.in + d.t * d.b * 4 * d.u + 2 * (d.t + 1) * d.b * d.u + d.t * d.b * d.u;
+    return (d.t + 1) * d.b * (d.in + d.u) + d.t * d.b * 4 * d.u + (d.t + 1) * d.b * d.u + d.t * d.b * d.u +
+           (d.in + d.u) * rnn_step_ld(4 * d.u);
 }
 
+/* dz [T, B, 4u] | dxt [T, B, in] | dh [B, u] | dc [B, u] | d[W ; U] [in+u, 4u] */
 int64_t ck_lstm_backward_scratch_size(int batch, int steps, int input_size, int units) {
     lstm_dims d = dims(batch, steps, input_size, units);
-    return d.t * d.b * 4 * d.u + d.t * d.b * d.in + 2 * d.b * d.u;
+    return d.t * d.b * 4 * d.u + d.t * d.b * d.in + 2 * d.b * d.u + (d.in + d.u) * 4 * d.u;
 }
 
-/* The saved buffer's parts. */
+/* The saved buffer's parts. xh's row (s, b) is [x_s | h_s] for batch row b, ld = in+u floats:
+ * x at xh + (s·B + b)·ld, h at the same + in. */
 typedef struct {
-    float *xt, *gates, *h, *c, *tc;
+    float *xh, *gates, *c, *tc, *wu;
+    int64_t ld;
 } lstm_saved;
 
 static lstm_saved saved_parts(lstm_dims d, float *saved) {
     lstm_saved p;
-    p.xt = saved;
-    p.gates = p.xt + d.t * d.b * d.in;
-    p.h = p.gates + d.t * d.b * 4 * d.u;
-    p.c = p.h + (d.t + 1) * d.b * d.u;
+    p.ld = d.in + d.u;
+    p.xh = saved;
+    p.gates = p.xh + (d.t + 1) * d.b * p.ld;
+    p.c = p.gates + d.t * d.b * 4 * d.u;
     p.tc = p.c + (d.t + 1) * d.b * d.u;
+    p.wu = p.tc + d.t * d.b * d.u;
     return p;
 }
 
@@ -75,7 +85,9 @@ typedef struct {
     rnn_act_row_fn act;
     float *gates;        /* [B, 4u] of step s: pre-activations in, gates out */
     const float *c_prev; /* [B, u] */
-    float *c, *tc, *h;   /* [B, u] of step s */
+    float *c, *tc;       /* [B, u] of step s */
+    float *h;            /* [B, u] at row stride ld_h: the h columns of xh_{s+1} */
+    int64_t ld_h;
     float *y;            /* [B, T, u] or NULL */
 } lstm_step_job;
 
@@ -88,7 +100,7 @@ static void lstm_row_generic(const lstm_step_job *j, int64_t b) {
     j->act(CK_ACT_SIGMOID, (int)u, z + 3 * u); /* o */
     const float *restrict ig = z, *restrict fg = z + u, *restrict gg = z + 2 * u,
                           *restrict og = z + 3 * u, *restrict cp = j->c_prev + b * u;
-    float *restrict c = j->c + b * u, *restrict tc = j->tc + b * u, *restrict h = j->h + b * u;
+    float *restrict c = j->c + b * u, *restrict tc = j->tc + b * u, *restrict h = j->h + b * j->ld_h;
     for (int64_t k = 0; k < u; k++) {
         float cn = fg[k] * cp[k] + ig[k] * gg[k];
         c[k] = cn;
@@ -109,11 +121,9 @@ CK_TARGET_AVX512 static void lstm_row_avx512(const lstm_step_job *j, int64_t b) 
     const int64_t u = j->d.u;
     float *z = j->gates + b * 4 * u;
     const float *cp = j->c_prev + b * u;
-    float *c = j->c + b * u, *tc = j->tc + b * u, *h = j->h + b * u;
+    float *c = j->c + b * u, *tc = j->tc + b * u, *h = j->h + b * j->ld_h;
     float *y = j->y ? j->y + (b * j->d.t + j->s) * u : NULL;
-    /* the next step's pre-activations of this row, written by the input GEMM long ago: start
-     * pulling them into L2 while the transcendentals here keep the core busy */
-    lstm_activate_gates_avx512(u, z, j->s + 1 < j->d.t ? (const char *)(z + j->d.b * 4 * u) : NULL);
+    lstm_activate_gates_avx512(u, z, NULL);
     for (int64_t k = 0; k < u; k += 16) {
         __mmask16 m = u - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (u - k)) - 1);
         __m512 i = _mm512_maskz_loadu_ps(m, z + k), f = _mm512_maskz_loadu_ps(m, z + u + k);
@@ -133,12 +143,9 @@ CK_TARGET_AVX2 static void lstm_row_avx2(const lstm_step_job *j, int64_t b) {
     const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
     float *z = j->gates + b * 4 * u;
     const float *cp = j->c_prev + b * u;
-    float *c = j->c + b * u, *tc = j->tc + b * u, *h = j->h + b * u;
+    float *c = j->c + b * u, *tc = j->tc + b * u, *h = j->h + b * j->ld_h;
     float *y = j->y ? j->y + (b * j->d.t + j->s) * u : NULL;
-    const char *next = j->s + 1 < j->d.t ? (const char *)(z + j->d.b * 4 * u) : NULL;
     for (int64_t k = 0; k < u; k += 8) {
-        if (next && k % 16 == 0)
-            for (int q = 0; q < 4; q++) _mm_prefetch(next + (q * u + k) * 4, _MM_HINT_T1);
         /* masked lanes load as 0 (no fault) and are not stored */
         __m256i m = _mm256_loadu_si256((const __m256i *)(lanes + 8 - CK_MIN(u - k, 8)));
         __m256 i = ck_gate_sigmoid_avx2(_mm256_maskload_ps(z + k, m));
@@ -171,13 +178,14 @@ static void lstm_forward_rows(void *ctx, int64_t b0, int64_t b1) {
     }
 }
 
-/* One thread's batch rows through every step: the recurrent GEMM of its rows, then their gate
- * pass. Batch rows never interact, so threads need no barrier between steps. */
+/* One thread's batch rows through every step: the step GEMM of its rows, then their gate pass.
+ * Batch rows never interact, so threads need no barrier between steps. */
 typedef struct {
     lstm_step_job step;
     lstm_saved p;
-    const float *recurrent_kernel; /* U [u, 4u] at leading dimension ld_u */
-    int64_t ld_u;
+    const float *wu; /* [W ; U] [in+u, 4u] at leading dimension ld_wu */
+    int64_t ld_wu;
+    const float *bias;
 } lstm_sequence_job;
 
 static void lstm_forward_thread(void *ctx, int thread, int nthreads) {
@@ -192,11 +200,12 @@ static void lstm_forward_thread(void *ctx, int thread, int nthreads) {
         j.gates = q->p.gates + s * d.b * g;
         j.c_prev = q->p.c + s * bu;
         j.c = q->p.c + (s + 1) * bu;
-        j.h = q->p.h + (s + 1) * bu;
+        j.h = q->p.xh + (s + 1) * d.b * q->p.ld + d.in;
         j.tc = q->p.tc + s * bu;
-        /* Z_s[b0:b1] += h_s[b0:b1]·U */
-        ck_sgemm(0, 0, (int)(b1 - b0), (int)g, (int)d.u, 1.0f, q->p.h + s * bu + b0 * d.u, (int)d.u,
-                 q->recurrent_kernel, (int)q->ld_u, 1.0f, j.gates + b0 * g, (int)g);
+        /* Z_s[b0:b1] = xh_s[b0:b1]·[W ; U] + b */
+        ck_sgemm_bias_act(0, 0, (int)(b1 - b0), (int)g, (int)q->p.ld, 1.0f,
+                          q->p.xh + (s * d.b + b0) * q->p.ld, (int)q->p.ld, q->wu, (int)q->ld_wu, 0.0f,
+                          j.gates + b0 * g, (int)g, q->bias, CK_ACT_IDENTITY);
         lstm_forward_rows(&j, b0, b1);
     }
 }
@@ -208,21 +217,24 @@ void ck_lstm_forward(int batch, int steps, int input_size, int units, int go_bac
     lstm_dims d = dims(batch, steps, input_size, units);
     lstm_saved p = saved_parts(d, saved);
     const int64_t bu = d.b * d.u, g = 4 * d.u;
-    rnn_gather_steps(batch, steps, input_size, go_backwards, x, p.xt);
-    if (h0) memcpy(p.h, h0, (size_t)bu * sizeof(float)); else memset(p.h, 0, (size_t)bu * sizeof(float));
+    rnn_gather_steps(batch, steps, input_size, go_backwards, x, p.xh, p.ld);
+    for (int64_t b = 0; b < d.b; b++) {
+        float *h = p.xh + b * p.ld + d.in;
+        if (h0) memcpy(h, h0 + b * d.u, (size_t)d.u * sizeof(float)); else memset(h, 0, (size_t)d.u * sizeof(float));
+    }
     if (c0) memcpy(p.c, c0, (size_t)bu * sizeof(float)); else memset(p.c, 0, (size_t)bu * sizeof(float));
-    /* Z = xt·W + b for every step at once */
-    ck_sgemm_bias_act(0, 0, (int)(d.t * d.b), (int)g, input_size, 1.0f, p.xt, CK_MAX(input_size, 1),
-                      kernel, (int)g, 0.0f, p.gates, (int)g, bias, CK_ACT_IDENTITY);
-    /* U copied once to the leading dimension the 28-odd step GEMMs read best (rnn_step_ld) */
-    int64_t ld_u = rnn_step_ld(g);
-    float *u_copy = ld_u != g ? rnn_weight_buffer(d.u * ld_u) : NULL;
-    if (u_copy) rnn_copy_weights(d.u, g, recurrent_kernel, ld_u, u_copy); else ld_u = g;
+    /* [W ; U] stacked once, at the leading dimension the 28-odd step GEMMs read best (rnn_step_ld) */
+    const int64_t ld_wu = rnn_step_ld(g);
+    rnn_copy_weights(d.in, g, kernel, ld_wu, p.wu);
+    rnn_copy_weights(d.u, g, recurrent_kernel, ld_wu, p.wu + d.in * ld_wu);
     lstm_sequence_job q = {
-        .step = {.d = d, .isa = ck_isa_active(), .act = rnn_act_row_for(ck_isa_active()), .y = y_seq},
-        .p = p, .recurrent_kernel = u_copy ? u_copy : recurrent_kernel, .ld_u = ld_u};
+        .step = {.d = d, .isa = ck_isa_active(), .act = rnn_act_row_for(ck_isa_active()), .y = y_seq,
+                 .ld_h = p.ld},
+        .p = p, .wu = p.wu, .ld_wu = ld_wu, .bias = bias};
     rnn_run_batch_threads(d.b, lstm_forward_thread, &q);
-    if (h_last) memcpy(h_last, p.h + d.t * bu, (size_t)bu * sizeof(float));
+    if (h_last)
+        for (int64_t b = 0; b < d.b; b++)
+            memcpy(h_last + b * d.u, p.xh + (d.t * d.b + b) * p.ld + d.in, (size_t)d.u * sizeof(float));
     if (c_last) memcpy(c_last, p.c + d.t * bu, (size_t)bu * sizeof(float));
 }
 
@@ -344,7 +356,7 @@ void ck_lstm_backward(int batch, int steps, int input_size, int units, int go_ba
     lstm_dims d = dims(batch, steps, input_size, units);
     lstm_saved p = saved_parts(d, (float *)saved);
     const int64_t bu = d.b * d.u, g = 4 * d.u, tb = d.t * d.b;
-    float *dz = scratch, *dxt = dz + tb * g, *dh = dxt + tb * d.in, *dc = dh + bu;
+    float *dz = scratch, *dxt = dz + tb * g, *dh = dxt + tb * d.in, *dc = dh + bu, *dwu = dc + bu;
     if (dh_last) memcpy(dh, dh_last, (size_t)bu * sizeof(float)); else memset(dh, 0, (size_t)bu * sizeof(float));
     if (dc_last) memcpy(dc, dc_last, (size_t)bu * sizeof(float)); else memset(dc, 0, (size_t)bu * sizeof(float));
     lstm_backward_sequence_job q = {
@@ -364,10 +376,10 @@ void ck_lstm_backward(int batch, int steps, int input_size, int units, int go_ba
                  CK_MAX(input_size, 1));
         rnn_scatter_steps(batch, steps, input_size, go_backwards, dxt, dx);
     }
-    ck_sgemm(1, 0, input_size, (int)g, (int)tb, 1.0f, p.xt, CK_MAX(input_size, 1), dz, (int)g,
-             0.0f, dkernel, (int)g);
-    ck_sgemm(1, 0, units, (int)g, (int)tb, 1.0f, p.h, units, dz, (int)g, 0.0f, drecurrent_kernel,
-             (int)g);
+    /* d[W ; U] = xhᵀ·dZ over rows s < T, then split into the two callers' buffers */
+    ck_sgemm(1, 0, (int)p.ld, (int)g, (int)tb, 1.0f, p.xh, (int)p.ld, dz, (int)g, 0.0f, dwu, (int)g);
+    memcpy(dkernel, dwu, (size_t)(d.in * g) * sizeof(float));
+    memcpy(drecurrent_kernel, dwu + d.in * g, (size_t)(d.u * g) * sizeof(float));
     if (dbias) ck_reduce(CK_REDUCE_SUM, 1, tb, g, dz, dbias);
 }
 
@@ -381,18 +393,18 @@ void ck_lstm_forward_reference(int batch, int steps, int input_size, int units, 
                                float *y_seq, float *h_last, float *c_last) {
     lstm_dims d = dims(batch, steps, input_size, units);
     lstm_saved p = saved_parts(d, saved);
-    const int64_t B = d.b, T = d.t, I = d.in, U = d.u, G = 4 * U;
+    const int64_t B = d.b, T = d.t, I = d.in, U = d.u, G = 4 * U, L = p.ld;
     for (int64_t b = 0; b < B; b++)
         for (int64_t k = 0; k < U; k++) {
-            p.h[b * U + k] = h0 ? h0[b * U + k] : 0.0f;
+            p.xh[b * L + I + k] = h0 ? h0[b * U + k] : 0.0f;
             p.c[b * U + k] = c0 ? c0[b * U + k] : 0.0f;
         }
     for (int64_t s = 0; s < T; s++) {
         int64_t t = go_backwards ? T - 1 - s : s;
         for (int64_t b = 0; b < B; b++) {
-            const float *xr = x + (b * T + t) * I, *hp = p.h + (s * B + b) * U, *cp = p.c + (s * B + b) * U;
+            const float *xr = x + (b * T + t) * I, *hp = p.xh + (s * B + b) * L + I, *cp = p.c + (s * B + b) * U;
             float *z = p.gates + (s * B + b) * G;
-            for (int64_t f = 0; f < I; f++) p.xt[(s * B + b) * I + f] = xr[f];
+            for (int64_t f = 0; f < I; f++) p.xh[(s * B + b) * L + f] = xr[f];
             for (int64_t n = 0; n < G; n++) {
                 double acc = bias ? bias[n] : 0.0;
                 for (int64_t f = 0; f < I; f++) acc += (double)xr[f] * kernel[f * G + n];
@@ -406,13 +418,13 @@ void ck_lstm_forward_reference(int batch, int steps, int input_size, int units, 
                 float c = f * cp[k] + i * g, tc = tanhf(c), h = o * tc;
                 p.c[((s + 1) * B + b) * U + k] = c;
                 p.tc[(s * B + b) * U + k] = tc;
-                p.h[((s + 1) * B + b) * U + k] = h;
+                p.xh[((s + 1) * B + b) * L + I + k] = h;
                 if (y_seq) y_seq[(b * T + s) * U + k] = h;
             }
         }
     }
     for (int64_t n = 0; n < B * U; n++) {
-        if (h_last) h_last[n] = p.h[T * B * U + n];
+        if (h_last) h_last[n] = p.xh[(T * B + n / U) * L + I + n % U];
         if (c_last) c_last[n] = p.c[T * B * U + n];
     }
 }
@@ -457,8 +469,8 @@ void ck_lstm_backward_reference(int batch, int steps, int input_size, int units,
                 dh[b * U + k] = (float)acc;
             }
         for (int64_t b = 0; b < B; b++) {
-            const float *dzr = dz + (s * B + b) * G, *hp = p.h + (s * B + b) * U;
-            const float *xr = p.xt + (s * B + b) * I;
+            const float *dzr = dz + (s * B + b) * G, *hp = p.xh + (s * B + b) * p.ld + I;
+            const float *xr = p.xh + (s * B + b) * p.ld;
             for (int64_t f = 0; f < I; f++) {
                 double acc = 0.0;
                 for (int64_t n = 0; n < G; n++) {

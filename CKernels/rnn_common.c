@@ -84,11 +84,11 @@ void ck_rnn_activation(ck_activation act, int64_t n, const float *x, float *y) {
 }
 
 void rnn_gather_steps(int batch, int steps, int features, int go_backwards, const float *x,
-                      float *xt) {
+                      float *xt, int64_t ld) {
     /* over [s, b, f]: x offset b·T·F + t(s)·F + f, the s stride negative when reversed */
     int64_t shape[3] = {steps, batch, features};
     int64_t xs[3] = {go_backwards ? -(int64_t)features : features, (int64_t)steps * features, 1};
-    int64_t ys[3] = {(int64_t)batch * features, features, 1};
+    int64_t ys[3] = {(int64_t)batch * ld, ld, 1};
     const float *x0 = go_backwards ? x + (int64_t)(steps - 1) * features : x;
     if ((int64_t)steps * batch * features == 0) return;
     ck_copy_strided32(3, shape, x0, xs, xt, ys);

@@ -19,9 +19,10 @@ typedef void (*rnn_act_row_fn)(ck_activation act, int n, float *row);
 /* The row activation of an ISA path (the generic path evaluates the same ratio in scalars). */
 rnn_act_row_fn rnn_act_row_for(ck_isa isa);
 
-/* xt[s, b, :] = x[b, t(s), :] with t(s) = go_backwards ? T−1−s : s. */
+/* xt[s, b, :] = x[b, t(s), :] with t(s) = go_backwards ? T−1−s : s; xt's rows are ld ≥ features
+ * floats apart (the LSTM keeps each step's input beside its state, [x_s | h_s]). */
 void rnn_gather_steps(int batch, int steps, int features, int go_backwards, const float *x,
-                      float *xt);
+                      float *xt, int64_t ld);
 
 /* The inverse: dx[b, t(s), :] = dxt[s, b, :]. */
 void rnn_scatter_steps(int batch, int steps, int features, int go_backwards, const float *dxt,

@@ -139,7 +139,7 @@ void ck_simple_rnn_forward(int batch, int steps, int input_size, int units, ck_a
                            float *saved, float *y_seq, float *h_last) {
     const int64_t bu = (int64_t)batch * units;
     float *xt = saved, *h = xt + (int64_t)steps * batch * input_size;
-    rnn_gather_steps(batch, steps, input_size, go_backwards, x, xt);
+    rnn_gather_steps(batch, steps, input_size, go_backwards, x, xt, input_size);
     if (h0) memcpy(h, h0, (size_t)bu * sizeof(float)); else memset(h, 0, (size_t)bu * sizeof(float));
     /* the input projections of all steps, straight into h[1..T] */
     ck_sgemm_bias_act(0, 0, steps * batch, units, input_size, 1.0f, xt, CK_MAX(input_size, 1),
