@@ -11,10 +11,11 @@
  *   forward   per step ONE GEMM Z_s = xh_s·[W ; U] + b  ([B, in+u]·[in+u, 4u]), then ONE fused
  *             pass over the step's rows: activate the gates in place, update c, write h into
  *             the h columns of xh_{s+1} and into the caller's sequence output.
- *   backward  per step ONE fused pass turning dh, dc into dZ_s (and the next dc), and ONE GEMM
- *             dh = dZ_s·Uᵀ; then over all steps ONE GEMM for both weight gradients,
- *             d[W ; U] = xhᵀ·dZ ([in+u, T·B]·[T·B, 4u]: dZ, the big operand, is packed once, not
- *             once per weight), dx = dZ·Wᵀ, and db = column sums of dZ.
+ *   backward  per step ONE fused pass turning dh, dc into dZ_s (and the next dc) and adding
+ *             dZ_s's rows into the thread's partial db, and ONE GEMM dh = dZ_s·Uᵀ; then over all
+ *             steps ONE GEMM for both weight gradients, d[W ; U] = xhᵀ·dZ
+ *             ([in+u, T·B]·[T·B, 4u]: dZ, the big operand, is packed once, not once per weight),
+ *             and dx = dZ·Wᵀ.
  * (Before, an input projection over all steps, Z = xt·W + b, was one K = in GEMM: at K = 28 it
  * ran at half the FMA peak and sent Z through memory once more.)
  * What backward needs is saved by forward in one caller-owned buffer (ck_lstm_saved_size):
@@ -52,10 +53,15 @@ int64_t ck_lstm_saved_size(int batch, int steps, int input_size, int units) {
            (d.in + d.u) * rnn_step_ld(4 * d.u);
 }
 
-/* dz [T, B, 4u] | dxt [T, B, in] | dh [B, u] | dc [B, u] | d[W ; U] [in+u, 4u] */
+/* Threads the recurrence can run on (rnn_run_batch_threads): one partial db each. */
+static int64_t max_batch_threads(lstm_dims d) { return CK_MAX(d.b / RNN_MIN_ROWS_PER_THREAD, 1); }
+
+/* dz [T, B, 4u] | dxt [T, B, in] | dh [B, u] | dc [B, u] | d[W ; U] [in+u, 4u] |
+ * partial db [max_batch_threads, 4u] */
 int64_t ck_lstm_backward_scratch_size(int batch, int steps, int input_size, int units) {
     lstm_dims d = dims(batch, steps, input_size, units);
-    return d.t * d.b * 4 * d.u + d.t * d.b * d.in + 2 * d.b * d.u + (d.in + d.u) * 4 * d.u;
+    return d.t * d.b * 4 * d.u + d.t * d.b * d.in + 2 * d.b * d.u + (d.in + d.u) * 4 * d.u +
+           max_batch_threads(d) * 4 * d.u;
 }
 
 /* The saved buffer's parts. xh's row (s, b) is [x_s | h_s] for batch row b, ld = in+u floats:
@@ -248,6 +254,7 @@ typedef struct {
     const float *dy;                  /* [B, T, u] or NULL */
     float *dh, *dc;                   /* [B, u]: in, the gradients reaching step s; dc out: to step s−1 */
     float *dz;                        /* [B, 4u] of step s */
+    float *db;                        /* [4u]: this thread's column sums of dz so far, or NULL */
 } lstm_backward_job;
 
 /* dz of rows [b0, b1) of step s; has_dy is a constant at each call below, so every variant is
@@ -286,6 +293,11 @@ INLINE void lstm_prefetch_previous(const lstm_backward_job *j, int64_t b) {
     }
 }
 
+/* db += a row of dz, while the row is still in L1 (a separate column sum read all of dZ again). */
+INLINE void lstm_accumulate_bias(int64_t g, const float *restrict dz, float *restrict db) {
+    for (int64_t n = 0; n < g; n++) db[n] += dz[n];
+}
+
 INLINE void lstm_backward_loop(const lstm_backward_job *j, int64_t b0, int64_t b1, int has_dy) {
     const int64_t u = j->d.u;
     for (int64_t b = b0; b < b1; b++) {
@@ -293,6 +305,7 @@ INLINE void lstm_backward_loop(const lstm_backward_job *j, int64_t b0, int64_t b
         lstm_backward_row(u, j->gates + b * 4 * u, j->c_prev + b * u, j->tc + b * u,
                           has_dy ? j->dy + (b * j->d.t + j->s) * u : NULL, j->dh + b * u,
                           j->dc + b * u, j->dz + b * 4 * u, has_dy);
+        if (j->db) lstm_accumulate_bias(4 * u, j->dz + b * 4 * u, j->db);
     }
 }
 
@@ -332,6 +345,7 @@ static void lstm_backward_thread(void *ctx, int thread, int nthreads) {
     int64_t b0, b1;
     ck_split_range(d.b, nthreads, thread, 1, &b0, &b1);
     float *dz = j.dz;
+    if (j.db) j.db += thread * g;
     for (int64_t s = d.t - 1; s >= 0 && b0 < b1; s--) {
         j.s = s;
         j.gates = q->p.gates + s * d.b * g;
@@ -357,10 +371,13 @@ void ck_lstm_backward(int batch, int steps, int input_size, int units, int go_ba
     lstm_saved p = saved_parts(d, (float *)saved);
     const int64_t bu = d.b * d.u, g = 4 * d.u, tb = d.t * d.b;
     float *dz = scratch, *dxt = dz + tb * g, *dh = dxt + tb * d.in, *dc = dh + bu, *dwu = dc + bu;
+    float *db_parts = dwu + (d.in + d.u) * g;
+    if (dbias) memset(db_parts, 0, (size_t)(max_batch_threads(d) * g) * sizeof(float));
     if (dh_last) memcpy(dh, dh_last, (size_t)bu * sizeof(float)); else memset(dh, 0, (size_t)bu * sizeof(float));
     if (dc_last) memcpy(dc, dc_last, (size_t)bu * sizeof(float)); else memset(dc, 0, (size_t)bu * sizeof(float));
     lstm_backward_sequence_job q = {
-        .step = {.d = d, .isa = ck_isa_active(), .dy = dy_seq, .dh = dh, .dc = dc, .dz = dz},
+        .step = {.d = d, .isa = ck_isa_active(), .dy = dy_seq, .dh = dh, .dc = dc, .dz = dz,
+                 .db = dbias ? db_parts : NULL},
         .p = p, .recurrent_kernel = recurrent_kernel, .want_dh0 = dh0 != NULL};
     /* Uᵀ once per sequence: each step's dZ·Uᵀ then reads it in place instead of packing U's
      * transpose again (measured 143 → 160 GFLOP/s for 128×128×512 on one core). */
@@ -380,7 +397,11 @@ void ck_lstm_backward(int batch, int steps, int input_size, int units, int go_ba
     ck_sgemm(1, 0, (int)p.ld, (int)g, (int)tb, 1.0f, p.xh, (int)p.ld, dz, (int)g, 0.0f, dwu, (int)g);
     memcpy(dkernel, dwu, (size_t)(d.in * g) * sizeof(float));
     memcpy(drecurrent_kernel, dwu + d.in * g, (size_t)(d.u * g) * sizeof(float));
-    if (dbias) ck_reduce(CK_REDUCE_SUM, 1, tb, g, dz, dbias);
+    if (dbias) { /* the threads' partial sums, in thread order (unused slots are zero) */
+        memcpy(dbias, db_parts, (size_t)g * sizeof(float));
+        for (int64_t t = 1; t < max_batch_threads(d); t++)
+            for (int64_t n = 0; n < g; n++) dbias[n] += db_parts[t * g + n];
+    }
 }
 
 /* ---- the reference: the step equations as plain loops, one element at a time ---- */
