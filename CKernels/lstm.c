@@ -129,7 +129,7 @@ CK_TARGET_AVX512 static void lstm_row_avx512(const lstm_step_job *j, int64_t b) 
     const float *cp = j->c_prev + b * u;
     float *c = j->c + b * u, *tc = j->tc + b * u, *h = j->h + b * j->ld_h;
     float *y = j->y ? j->y + (b * j->d.t + j->s) * u : NULL;
-    lstm_activate_gates_avx512(u, z, NULL);
+    lstm_activate_gates_avx512(u, z);
     for (int64_t k = 0; k < u; k += 16) {
         __mmask16 m = u - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (u - k)) - 1);
         __m512 i = _mm512_maskz_loadu_ps(m, z + k), f = _mm512_maskz_loadu_ps(m, z + u + k);

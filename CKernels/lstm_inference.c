@@ -5,10 +5,10 @@
  *   z = x_t·W + h·U + b,  i = σ(z_i), f = σ(z_f), g = tanh(z_c), o = σ(z_o)
  *   c = f·c + i·g,  h = o·tanh(c)
  *
- * What differs from the training kernel: nothing is saved for backward, so nothing has to leave
- * the caches. The training forward writes [T, B, 4u] activated gates plus h, c and tanh(c) of
- * every step (about 10 MB for the lstm workload's B = 256, T = 28, u = 128) and its input
- * projection for all steps is one more [T, B, 4u] pass through memory. Here each step is
+ * The step is the training kernel's (one GEMM against the stacked [W ; U], one gate pass); what
+ * differs is that nothing is saved for backward, so nothing has to leave the caches. The
+ * training forward writes [T, B, 4u] activated gates plus [x | h], c and tanh(c) of every step
+ * (about 10 MB for the lstm workload's B = 256, T = 28, u = 128). Here each step is
  *
  *   ONE GEMM   Z[B, 4u] = [x_t | h][B, in+u] · [W ; U][in+u, 4u] + b     (bias in the store)
  *   ONE pass   over Z's rows: activate in registers, c updated in place, h written straight
@@ -90,7 +90,7 @@ CK_TARGET_AVX512 static void gate_row_avx512(const lstm_inference_job *j, int64_
     float *z = j->z + b * 4 * u;
     float *c = j->c + b * u, *h = j->a + b * (j->in + u) + j->in;
     float *y = j->y ? j->y + (b * j->t + s) * u : NULL;
-    lstm_activate_gates_avx512(u, z, NULL);
+    lstm_activate_gates_avx512(u, z);
     for (int64_t k = 0; k < u; k += 16) {
         __mmask16 m = u - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (u - k)) - 1);
         __m512 i = _mm512_maskz_loadu_ps(m, z + k), f = _mm512_maskz_loadu_ps(m, z + u + k);
