@@ -5,9 +5,9 @@ import CKernels
 /// The ratio of the two is how close the recurrence (gate passes, per-step synchronisation,
 /// gather/scatter) comes to the GEMMs it cannot avoid.
 ///
-/// Forward products: the input projection `[T·B, in]·[in, 4u]` once, the recurrent
-/// `[B, u]·[u, 4u]` T times. Backward adds `dh = dZ_s·Uᵀ` T−1 times, `dx = dZ·Wᵀ`,
-/// `dW = xtᵀ·dZ`, `dU = hᵀ·dZ`.
+/// Forward products: the step `[B, in+u]·[in+u, 4u]` (input beside state, against the stacked
+/// `[W ; U]`, bias in the store) T times. Backward adds `dh = dZ_s·Uᵀ` T−1 times, `dx = dZ·Wᵀ`
+/// and `d[W ; U] = xhᵀ·dZ` (`[in+u, T·B]·[T·B, 4u]`).
 ///
 /// ```swift
 /// let bench = LSTMBenchmark(batch: 128, steps: 28, features: 28, units: 128)
@@ -53,7 +53,7 @@ public final class LSTMBenchmark {
         dw = buffer(features * g, seed: 10)
         du = buffer(units * g, seed: 11)
         db = buffer(g, seed: 12)
-        let big = Swift.max(tb * g, tb * features, tb * units)
+        let big = Swift.max(tb * g, tb * (features + units), (features + units) * g)
         a1 = buffer(big, seed: 13); b1 = buffer(big, seed: 14); c1 = buffer(big, seed: 15)
         a2 = buffer(big, seed: 16); b2 = buffer(big, seed: 17); c2 = buffer(big, seed: 18)
         buffers = all
@@ -81,14 +81,12 @@ public final class LSTMBenchmark {
     /// The same products with ck_sgemm alone.
     public func runGEMMs(backward: Bool) {
         let (b, t, f, un) = (Int32(batch), Int32(steps), Int32(features), Int32(units))
-        let g = 4 * un, tb = t * b
-        ck_sgemm_bias_act(0, 0, tb, g, f, 1, a1, f, b1, g, 0, c1, g, b2, CK_ACT_IDENTITY)
-        for _ in 0..<steps { ck_sgemm(0, 0, b, g, un, 1, a2, un, b2, g, 1, c2, g) }
+        let g = 4 * un, tb = t * b, k = f + un
+        for _ in 0..<steps { ck_sgemm_bias_act(0, 0, b, g, k, 1, a2, k, b2, g, 0, c2, g, b1, CK_ACT_IDENTITY) }
         guard backward else { return }
         for _ in 1..<Swift.max(steps, 1) { ck_sgemm(0, 1, b, un, g, 1, a2, g, b2, g, 0, c2, un) }
         ck_sgemm(0, 1, tb, f, g, 1, a1, g, b1, g, 0, c1, f)
-        ck_sgemm(1, 0, f, g, tb, 1, a1, f, b1, g, 0, c1, g)
-        ck_sgemm(1, 0, un, g, tb, 1, a2, un, b2, g, 0, c2, g)
+        ck_sgemm(1, 0, k, g, tb, 1, a1, k, b1, g, 0, c1, g)
     }
 
     /// Best seconds of one run over `samples` samples of at least `sampleSeconds` each.
