@@ -72,14 +72,16 @@
 /* AVX-512: 16 lanes                                                                            */
 /* ------------------------------------------------------------------------------------------ */
 
-CK_TARGET_AVX512 static inline __m512 ck_exp_avx512(__m512 x) {
-    /* min/max with the constant first: vminps returns its second operand when either is NaN,
-     * so NaN passes through to the end, where p·2^n stays NaN. */
-    __m512 xc = _mm512_max_ps(_mm512_set1_ps(CK_EXP_LO), _mm512_min_ps(_mm512_set1_ps(CK_EXP_HI), x));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(CK_LOG2E)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_LN2_HI), xc);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_LN2_LO), r);
+/* The core of exp, shared with gate_math.h's sigmoid: e^{s·x} = 2^n·p for a constant s = ±1,
+ * with n = round(s·x·log2 e) stored in *n and p = e^r on the reduced r = s·x − n·ln2 (the two-part
+ * ln2). No clamp, no scaling, no edge cases: x must keep n inside the caller's scaling range. */
+CK_TARGET_AVX512 static inline __attribute__((always_inline)) __m512
+ck_exp_core_avx512(__m512 x, float s, __m512 *n) {
+    *n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(s * CK_LOG2E)),
+                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = s > 0 ? _mm512_fnmadd_ps(*n, _mm512_set1_ps(CK_LN2_HI), x)  /* x − n·ln2_hi */
+                     : _mm512_fnmsub_ps(*n, _mm512_set1_ps(CK_LN2_HI), x); /* −x − n·ln2_hi */
+    r = _mm512_fnmadd_ps(*n, _mm512_set1_ps(CK_LN2_LO), r);
     __m512 p = _mm512_set1_ps(CK_EXP_P0);
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P1));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P2));
@@ -87,7 +89,15 @@ CK_TARGET_AVX512 static inline __m512 ck_exp_avx512(__m512 x) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P4));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P5));
     __m512 r2 = _mm512_mul_ps(r, r);
-    p = _mm512_fmadd_ps(p, r2, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_fmadd_ps(p, r2, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+}
+
+CK_TARGET_AVX512 static inline __m512 ck_exp_avx512(__m512 x) {
+    /* min/max with the constant first: vminps returns its second operand when either is NaN,
+     * so NaN passes through to the end, where p·2^n stays NaN. */
+    __m512 xc = _mm512_max_ps(_mm512_set1_ps(CK_EXP_LO), _mm512_min_ps(_mm512_set1_ps(CK_EXP_HI), x));
+    __m512 n;
+    __m512 p = ck_exp_core_avx512(xc, 1.0f, &n);
     /* vscalefps computes p·2^n with one rounding, including gradual underflow and overflow. */
     __m512 y = _mm512_scalef_ps(p, n);
     /* x > EXP_HI must be +inf even though the clamp made p·2^n finite-ish at the edge. */
@@ -167,12 +177,14 @@ CK_TARGET_AVX512 static inline __m512 ck_sigmoid_avx512(__m512 x) {
 /* AVX2 + FMA: 8 lanes                                                                          */
 /* ------------------------------------------------------------------------------------------ */
 
-CK_TARGET_AVX2 static inline __m256 ck_exp_avx2(__m256 x) {
-    __m256 xc = _mm256_max_ps(_mm256_set1_ps(CK_EXP_LO), _mm256_min_ps(_mm256_set1_ps(CK_EXP_HI), x));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(CK_LOG2E)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(CK_LN2_HI), xc);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(CK_LN2_LO), r);
+/* ck_exp_core_avx512 on 8 lanes. */
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) __m256
+ck_exp_core_avx2(__m256 x, float s, __m256 *n) {
+    *n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(s * CK_LOG2E)),
+                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = s > 0 ? _mm256_fnmadd_ps(*n, _mm256_set1_ps(CK_LN2_HI), x)
+                     : _mm256_fnmsub_ps(*n, _mm256_set1_ps(CK_LN2_HI), x);
+    r = _mm256_fnmadd_ps(*n, _mm256_set1_ps(CK_LN2_LO), r);
     __m256 p = _mm256_set1_ps(CK_EXP_P0);
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_EXP_P1));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_EXP_P2));
@@ -180,15 +192,26 @@ CK_TARGET_AVX2 static inline __m256 ck_exp_avx2(__m256 x) {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_EXP_P4));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_EXP_P5));
     __m256 r2 = _mm256_mul_ps(r, r);
-    p = _mm256_fmadd_ps(p, r2, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    /* 2^n for n in [−150, 128] does not fit one float exponent: scale by 2^(n/2) twice-ish.
-     * n1 = n >> 1 and n2 = n − n1 both lie in [−75, 64]; p·2^n1 is exact, ·2^n2 rounds once. */
+    return _mm256_fmadd_ps(p, r2, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+}
+
+/* p·2^n with one rounding, as vscalefps, for integral n in [−150, 150]: 2^n does not fit one
+ * float exponent, so n1 = n >> 1 and n2 = n − n1 (both in [−75, 75]); p·2^n1 is exact,
+ * ·2^n2 rounds once. */
+CK_TARGET_AVX2 static inline __m256 ck_scale_pow2_avx2(__m256 p, __m256 n) {
     __m256i ni = _mm256_cvtps_epi32(n);
     __m256i n1 = _mm256_srai_epi32(ni, 1);
     __m256i n2 = _mm256_sub_epi32(ni, n1);
     __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23));
     __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, _mm256_set1_epi32(127)), 23));
-    __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+
+CK_TARGET_AVX2 static inline __m256 ck_exp_avx2(__m256 x) {
+    __m256 xc = _mm256_max_ps(_mm256_set1_ps(CK_EXP_LO), _mm256_min_ps(_mm256_set1_ps(CK_EXP_HI), x));
+    __m256 n;
+    __m256 p = ck_exp_core_avx2(xc, 1.0f, &n);
+    __m256 y = ck_scale_pow2_avx2(p, n);
     __m256 over = _mm256_cmp_ps(x, _mm256_set1_ps(CK_EXP_HI), _CMP_GT_OQ);
     y = _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), over);
     __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);

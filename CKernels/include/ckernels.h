@@ -664,7 +664,7 @@ void ck_simple_rnn_backward_reference(int batch, int steps, int input_size, int 
 /**
  * The activation the recurrent kernels apply to their gates and states, y[i] = act(x[i]) on the
  * active ISA path (y may equal x). Sigmoid and tanh are gate_math.h's, cheaper than vmath's:
- * tanh a rational approximation within 3.5e-7 absolute, sigmoid within 2.5 ulp (9e-8 absolute),
+ * tanh a rational approximation within 3.5e-7 absolute, sigmoid within 3.2 ulp (9e-8 absolute),
  * the same bits on every path. Exposed so that the tests can hold it to those bounds.
  */
 void ck_rnn_activation(ck_activation act, int64_t n, const float *x, float *y);
