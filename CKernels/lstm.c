@@ -25,9 +25,9 @@
  * Saving tanh(c) makes the backward pass transcendental-free.
  *
  * Threads split the batch, not the step: batch rows never interact, so each thread runs the
- * whole recurrence on its rows (its slice of each recurrent GEMM, then its gate pass) with no
+ * whole recurrence on its rows (its slice of each step's GEMM, then its gate pass) with no
  * barrier between steps — two parallel regions per step would cost more than the gate pass on
- * the lstm workload. The big GEMMs (input projection, weight gradients) thread internally.
+ * the lstm workload. The big GEMMs over all steps (weight gradients, dx) thread internally.
  * The gate pass keeps a lane group's i, f, g, o, c in registers (AVX-512 / AVX2, gate_math.h's
  * vector sigmoid and tanh); the backward pass is one loop compiled for each ISA.
  */
