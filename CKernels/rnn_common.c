@@ -1,15 +1,14 @@
 /*
  * rnn_common.c — the pieces every recurrent kernel uses: the in-place row activation on each ISA
- * path (the gate passes call it on L1-resident gate rows; sigmoid and tanh are gate_math.h's
- * rational approximations), and the gather/scatter between the caller's batch-major sequences
- * and the kernels' time-major processing order.
+ * path (the gate passes call it on L1-resident gate rows; sigmoid and tanh are gate_math.h's,
+ * cheaper than vmath's), and the gather/scatter between the caller's batch-major sequences and
+ * the kernels' time-major processing order.
  */
 #include "rnn_common.h"
 #include "gate_math.h"
 
-#include <string.h>
-
 #include <math.h>
+#include <string.h>
 
 static void act_row_generic(ck_activation act, int n, float *row) {
     switch (act) {
