@@ -88,7 +88,6 @@ typedef struct {
     lstm_dims d;
     int64_t s;
     ck_isa isa;
-    rnn_act_row_fn act;
     float *gates;        /* [B, 4u] of step s: pre-activations in, gates out */
     const float *c_prev; /* [B, u] */
     float *c, *tc;       /* [B, u] of step s */
@@ -97,91 +96,24 @@ typedef struct {
     float *y;            /* [B, T, u] or NULL */
 } lstm_step_job;
 
-/* One row of one step, the portable path: activate the gates in place, then c, tanh(c), h. */
-static void lstm_row_generic(const lstm_step_job *j, int64_t b) {
+/* One row of step s: its gates, c, tanh(c) and h (lstm_gates.h, per ISA). */
+static void lstm_forward_row(const lstm_step_job *j, int64_t b) {
     const int64_t u = j->d.u;
-    float *z = j->gates + b * 4 * u;
-    j->act(CK_ACT_SIGMOID, (int)(2 * u), z); /* i, f */
-    j->act(CK_ACT_TANH, (int)u, z + 2 * u);  /* g */
-    j->act(CK_ACT_SIGMOID, (int)u, z + 3 * u); /* o */
-    const float *restrict ig = z, *restrict fg = z + u, *restrict gg = z + 2 * u,
-                          *restrict og = z + 3 * u, *restrict cp = j->c_prev + b * u;
-    float *restrict c = j->c + b * u, *restrict tc = j->tc + b * u, *restrict h = j->h + b * j->ld_h;
-    for (int64_t k = 0; k < u; k++) {
-        float cn = fg[k] * cp[k] + ig[k] * gg[k];
-        c[k] = cn;
-        tc[k] = cn;
-    }
-    j->act(CK_ACT_TANH, (int)u, tc);
-    for (int64_t k = 0; k < u; k++) h[k] = og[k] * tc[k];
-    if (j->y) memcpy(j->y + (b * j->d.t + j->s) * u, h, (size_t)u * sizeof(float));
-}
-
+    float *z = j->gates + b * 4 * u, *c = j->c + b * u, *tc = j->tc + b * u, *h = j->h + b * j->ld_h;
+    const float *cp = j->c_prev + b * u;
+    float *y = j->y ? j->y + (b * j->d.t + j->s) * u : NULL;
+    switch (j->isa) {
 #ifdef CK_HAVE_X86
-/* The same row in two phases, the arithmetic the generic path's operation for operation
- * (contraction off). Phase 1 replaces z_i, z_f, z_c, z_o by the gates in place (what backward
- * keeps): 4u/16 independent vectors, so the transcendentals' latency chains overlap. Phase 2 is
- * the cell, whose tanh(c) waits on three gates. (As one fused loop, each vector's five
- * transcendentals formed a single chain; see lstm_inference.c for the measurement.) */
-CK_TARGET_AVX512 static void lstm_row_avx512(const lstm_step_job *j, int64_t b) {
-    const int64_t u = j->d.u;
-    float *z = j->gates + b * 4 * u;
-    const float *cp = j->c_prev + b * u;
-    float *c = j->c + b * u, *tc = j->tc + b * u, *h = j->h + b * j->ld_h;
-    float *y = j->y ? j->y + (b * j->d.t + j->s) * u : NULL;
-    lstm_activate_gates_avx512(u, z);
-    for (int64_t k = 0; k < u; k += 16) {
-        __mmask16 m = u - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (u - k)) - 1);
-        __m512 i = _mm512_maskz_loadu_ps(m, z + k), f = _mm512_maskz_loadu_ps(m, z + u + k);
-        __m512 g = _mm512_maskz_loadu_ps(m, z + 2 * u + k), o = _mm512_maskz_loadu_ps(m, z + 3 * u + k);
-        __m512 cn = _mm512_add_ps(_mm512_mul_ps(f, _mm512_maskz_loadu_ps(m, cp + k)), _mm512_mul_ps(i, g));
-        __m512 t = ck_gate_tanh_avx512(cn);
-        __m512 hv = _mm512_mul_ps(o, t);
-        _mm512_mask_storeu_ps(c + k, m, cn);
-        _mm512_mask_storeu_ps(tc + k, m, t);
-        _mm512_mask_storeu_ps(h + k, m, hv);
-        if (y) _mm512_mask_storeu_ps(y + k, m, hv);
-    }
-}
-
-CK_TARGET_AVX2 static void lstm_row_avx2(const lstm_step_job *j, int64_t b) {
-    const int64_t u = j->d.u;
-    const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-    float *z = j->gates + b * 4 * u;
-    const float *cp = j->c_prev + b * u;
-    float *c = j->c + b * u, *tc = j->tc + b * u, *h = j->h + b * j->ld_h;
-    float *y = j->y ? j->y + (b * j->d.t + j->s) * u : NULL;
-    for (int64_t k = 0; k < u; k += 8) {
-        /* masked lanes load as 0 (no fault) and are not stored */
-        __m256i m = _mm256_loadu_si256((const __m256i *)(lanes + 8 - CK_MIN(u - k, 8)));
-        __m256 i = ck_gate_sigmoid_avx2(_mm256_maskload_ps(z + k, m));
-        __m256 f = ck_gate_sigmoid_avx2(_mm256_maskload_ps(z + u + k, m));
-        __m256 g = ck_gate_tanh_avx2(_mm256_maskload_ps(z + 2 * u + k, m));
-        __m256 o = ck_gate_sigmoid_avx2(_mm256_maskload_ps(z + 3 * u + k, m));
-        __m256 cn = _mm256_add_ps(_mm256_mul_ps(f, _mm256_maskload_ps(cp + k, m)), _mm256_mul_ps(i, g));
-        __m256 t = ck_gate_tanh_avx2(cn);
-        __m256 hv = _mm256_mul_ps(o, t);
-        _mm256_maskstore_ps(z + k, m, i);
-        _mm256_maskstore_ps(z + u + k, m, f);
-        _mm256_maskstore_ps(z + 2 * u + k, m, g);
-        _mm256_maskstore_ps(z + 3 * u + k, m, o);
-        _mm256_maskstore_ps(c + k, m, cn);
-        _mm256_maskstore_ps(tc + k, m, t);
-        _mm256_maskstore_ps(h + k, m, hv);
-        if (y) _mm256_maskstore_ps(y + k, m, hv);
-    }
-}
+    case CK_ISA_AVX512: lstm_gate_row_avx512(u, z, cp, c, tc, h, y); break;
+    case CK_ISA_AVX2: lstm_gate_row_avx2(u, z, cp, c, tc, h, y); break;
 #endif
+    default: lstm_gate_row_generic(u, z, cp, c, tc, h, y); break;
+    }
+}
 
 static void lstm_forward_rows(void *ctx, int64_t b0, int64_t b1) {
     const lstm_step_job *j = ctx;
-    switch (j->isa) {
-#ifdef CK_HAVE_X86
-    case CK_ISA_AVX512: for (int64_t b = b0; b < b1; b++) lstm_row_avx512(j, b); break;
-    case CK_ISA_AVX2: for (int64_t b = b0; b < b1; b++) lstm_row_avx2(j, b); break;
-#endif
-    default: for (int64_t b = b0; b < b1; b++) lstm_row_generic(j, b); break;
-    }
+    for (int64_t b = b0; b < b1; b++) lstm_forward_row(j, b);
 }
 
 /* One thread's batch rows through every step: the step GEMM of its rows, then their gate pass.
@@ -234,7 +166,7 @@ void ck_lstm_forward(int batch, int steps, int input_size, int units, int go_bac
     rnn_copy_weights(d.in, g, kernel, ld_wu, p.wu);
     rnn_copy_weights(d.u, g, recurrent_kernel, ld_wu, p.wu + d.in * ld_wu);
     lstm_sequence_job q = {
-        .step = {.d = d, .isa = ck_isa_active(), .act = rnn_act_row_for(ck_isa_active()), .y = y_seq,
+        .step = {.d = d, .isa = ck_isa_active(), .y = y_seq,
                  .ld_h = p.ld},
         .p = p, .wu = p.wu, .ld_wu = ld_wu, .bias = bias};
     rnn_run_batch_threads(d.b, lstm_forward_thread, &q);

@@ -11,7 +11,7 @@
  * (about 10 MB for the lstm workload's B = 256, T = 28, u = 128). Here each step is
  *
  *   ONE GEMM   Z[B, 4u] = [x_t | h][B, in+u] · [W ; U][in+u, 4u] + b     (bias in the store)
- *   ONE pass   over Z's rows: activate in registers, c updated in place, h written straight
+ *   ONE pass   over Z's rows: the gates (lstm_gates.h), c updated in place, h written straight
  *              back into the h columns of the next step's A operand (and into y_seq).
  *
  * The two weight matrices have the same width 4u, so stacking them row-wise is two memcpys once
@@ -62,82 +62,21 @@ static inline void load_x(const lstm_inference_job *j, int64_t b, int64_t s) {
     memcpy(j->a + b * (j->in + j->u), j->x + (b * j->t + t) * j->in, (size_t)j->in * sizeof(float));
 }
 
-/* One row of step s, the portable path. */
-static void gate_row_generic(const lstm_inference_job *j, int64_t b, int64_t s) {
-    const int64_t u = j->u;
-    const float *z = j->z + b * 4 * u;
-    float *c = j->c + b * u, *h = j->a + b * (j->in + u) + j->in;
-    float *y = j->y ? j->y + (b * j->t + s) * u : NULL;
-    for (int64_t k = 0; k < u; k++) {
-        float i = ck_gate_sigmoid_scalar(z[k]), f = ck_gate_sigmoid_scalar(z[u + k]),
-              g = ck_gate_tanh_scalar(z[2 * u + k]), o = ck_gate_sigmoid_scalar(z[3 * u + k]);
-        float cn = f * c[k] + i * g;
-        float hv = o * ck_gate_tanh_scalar(cn);
-        c[k] = cn;
-        h[k] = hv;
-        if (y) y[k] = hv;
-    }
-}
-
-#ifdef CK_HAVE_X86
-/* One row in two phases. Phase 1 replaces the row's 4u pre-activations by the gates, in place
- * (z is this call's scratch): 4u/16 vectors with no dependency between them, so the
- * transcendentals' long latency chains overlap. Phase 2 is the cell, whose tanh(c) waits on
- * three gates. Fused in one loop, each vector's five transcendentals formed one chain and the
- * pass ran latency-bound; split, its share of a one-core inference run fell from 25% to 21%. */
-CK_TARGET_AVX512 static void gate_row_avx512(const lstm_inference_job *j, int64_t b, int64_t s) {
-    const int64_t u = j->u;
-    float *z = j->z + b * 4 * u;
-    float *c = j->c + b * u, *h = j->a + b * (j->in + u) + j->in;
-    float *y = j->y ? j->y + (b * j->t + s) * u : NULL;
-    lstm_activate_gates_avx512(u, z);
-    for (int64_t k = 0; k < u; k += 16) {
-        __mmask16 m = u - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (u - k)) - 1);
-        __m512 i = _mm512_maskz_loadu_ps(m, z + k), f = _mm512_maskz_loadu_ps(m, z + u + k);
-        __m512 g = _mm512_maskz_loadu_ps(m, z + 2 * u + k), o = _mm512_maskz_loadu_ps(m, z + 3 * u + k);
-        __m512 cn = _mm512_add_ps(_mm512_mul_ps(f, _mm512_maskz_loadu_ps(m, c + k)), _mm512_mul_ps(i, g));
-        __m512 hv = _mm512_mul_ps(o, ck_gate_tanh_avx512(cn));
-        _mm512_mask_storeu_ps(c + k, m, cn);
-        _mm512_mask_storeu_ps(h + k, m, hv);
-        if (y) _mm512_mask_storeu_ps(y + k, m, hv);
-    }
-}
-
-CK_TARGET_AVX2 static void gate_row_avx2(const lstm_inference_job *j, int64_t b, int64_t s) {
-    const int64_t u = j->u;
-    const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-    const float *z = j->z + b * 4 * u;
-    float *c = j->c + b * u, *h = j->a + b * (j->in + u) + j->in;
-    float *y = j->y ? j->y + (b * j->t + s) * u : NULL;
-    for (int64_t k = 0; k < u; k += 8) {
-        /* masked lanes load as 0 (no fault) and are not stored */
-        __m256i m = _mm256_loadu_si256((const __m256i *)(lanes + 8 - CK_MIN(u - k, 8)));
-        __m256 i = ck_gate_sigmoid_avx2(_mm256_maskload_ps(z + k, m));
-        __m256 f = ck_gate_sigmoid_avx2(_mm256_maskload_ps(z + u + k, m));
-        __m256 g = ck_gate_tanh_avx2(_mm256_maskload_ps(z + 2 * u + k, m));
-        __m256 o = ck_gate_sigmoid_avx2(_mm256_maskload_ps(z + 3 * u + k, m));
-        __m256 cn = _mm256_add_ps(_mm256_mul_ps(f, _mm256_maskload_ps(c + k, m)), _mm256_mul_ps(i, g));
-        __m256 hv = _mm256_mul_ps(o, ck_gate_tanh_avx2(cn));
-        _mm256_maskstore_ps(c + k, m, cn);
-        _mm256_maskstore_ps(h + k, m, hv);
-        if (y) _mm256_maskstore_ps(y + k, m, hv);
-    }
-}
-#endif
-
+/* Row b of step s: its gates (in z, this call's scratch), c in place, h into the h columns of
+ * the next step's A operand (lstm_gates.h, per ISA); then the row's next x. */
 static void gate_rows(const lstm_inference_job *j, int64_t b0, int64_t b1, int64_t s) {
-    switch (j->isa) {
+    const int64_t u = j->u;
+    for (int64_t b = b0; b < b1; b++) {
+        float *z = j->z + b * 4 * u, *c = j->c + b * u, *h = j->a + b * (j->in + u) + j->in;
+        float *y = j->y ? j->y + (b * j->t + s) * u : NULL;
+        switch (j->isa) {
 #ifdef CK_HAVE_X86
-    case CK_ISA_AVX512:
-        for (int64_t b = b0; b < b1; b++) gate_row_avx512(j, b, s), load_x(j, b, s + 1);
-        break;
-    case CK_ISA_AVX2:
-        for (int64_t b = b0; b < b1; b++) gate_row_avx2(j, b, s), load_x(j, b, s + 1);
-        break;
+        case CK_ISA_AVX512: lstm_gate_row_avx512(u, z, c, c, NULL, h, y); break;
+        case CK_ISA_AVX2: lstm_gate_row_avx2(u, z, c, c, NULL, h, y); break;
 #endif
-    default:
-        for (int64_t b = b0; b < b1; b++) gate_row_generic(j, b, s), load_x(j, b, s + 1);
-        break;
+        default: lstm_gate_row_generic(u, z, c, c, NULL, h, y); break;
+        }
+        load_x(j, b, s + 1);
     }
 }
 
