@@ -8,8 +8,8 @@
  * an exponential and a division). Here, for the gates:
  *
  *   tanh(x) ≈ x·P(x²)/Q(x²), x clamped to ±9.02 (past it tanh rounds to ±1), P of degree 5
- *             and Q of degree 3 in x², P(0) = Q(0) = 1 (so tiny x give x exactly); 13 vector
- *             operations and one division against about 30 for vmath's, 2.3× the throughput.
+ *             and Q of degree 3 in x², P(0) = Q(0) = 1 (so tiny x give x exactly); 14 vector
+ *             operations and one division against about 30 for vmath's, 2.1× the throughput.
  *   σ(x)    = 1/(1 + e^{−x}) with vmath's exponential stripped to its core: x clamped to ±100,
  *             no sign split (1/(1 + e^{−x}) keeps its relative accuracy for x < 0 too) and no
  *             overflow fix-ups (an infinite e^{−x} gives σ = 0 as it should); 1.15× the
