@@ -90,6 +90,8 @@ public final class TrainingBenchmark {
 
     private let x, y, xTest: Tensor
     private let batchX, batchY, predictX: Tensor
+    /// The fixed batch as `trainStep` and the plans take it (made once: an array per step allocates).
+    private let batch: (x: [Tensor], y: [Tensor])
     private let loss = SparseCategoricalCrossentropy(fromLogits: true)
     private let optimizer: Optimizer
 
@@ -124,6 +126,7 @@ public final class TrainingBenchmark {
         xTest = try workload.inputs(data.testImages)
         batchX = try x[0..<batchSize]
         batchY = try y[0..<batchSize]
+        batch = ([batchX], [batchY])
         predictX = try xTest[0..<Swift.min(inferenceBatchSize, xTest.shape[0])]
     }
 
@@ -211,6 +214,12 @@ public final class TrainingBenchmark {
     /// try bench.step()
     /// ```
     public func step() throws {
+        // fit's step: the model's TrainingPlan (no heap allocation once warm), else the tape.
+        guard let training = model.training else { return }
+        if let plan = model.trainingPlans.plan(for: model, training: training, x: batch.x, y: batch.y) {
+            _ = try plan.step(batchX, batchY, optimizer: optimizer)
+            return
+        }
         let variables = model.trainableWeights
         let recorded = try recordForward()
         let gradients = try recorded.tape.gradient(recorded.loss, variables)

@@ -26,6 +26,10 @@ public final class BatchNormalization: Layer, @unchecked Sendable {
     public let momentum: Float
     /// Added to the variance before the square root.
     public let epsilon: Float
+    /// 1 − momentum as Keras has it: computed in double from the decimal it was given, then
+    /// rounded to float (the shortest decimal of the Float recovers that decimal: 0.99, not
+    /// 0.9900000095…).
+    let oneMinusMomentum: Float
     /// Whether there is a learned offset `beta`.
     public let center: Bool
     /// Whether there is a learned scale `gamma`.
@@ -59,6 +63,7 @@ public final class BatchNormalization: Layer, @unchecked Sendable {
     ) {
         self.axis = axis
         self.momentum = momentum
+        oneMinusMomentum = Float(1.0 - (Double("\(momentum)") ?? Double(momentum)))
         self.epsilon = epsilon
         self.center = center
         self.scale = scale
@@ -138,17 +143,7 @@ public final class BatchNormalization: Layer, @unchecked Sendable {
                 try BatchNormalization.normalizeWithMaskedStatistics(x, mask: $0, gamma: g, beta: b, epsilon: epsilon)
             } ?? BatchNormalization.normalizeWithBatchStatistics(
                 x, gamma: g, beta: b, epsilon: epsilon, relu: fusedReLU, name: name)
-            // Keras computes 1 − momentum in double from the decimal it was given, then rounds it
-            // to float: the shortest decimal of the Float recovers that decimal (0.99, not
-            // 0.9900000095…).
-            let decimal = Double("\(momentum)") ?? Double(momentum)
-            let oneMinusMomentum = Float(1.0 - decimal)
-            movingMean.updateInPlace { mm in
-                movingVariance.updateInPlace { mv in
-                    ck_batchnorm_update_moving(
-                        Int64(features), momentum, oneMinusMomentum, mean.pointer, variance.pointer, mm, mv)
-                }
-            }
+            updateMovingStatistics(mean: mean.pointer, variance: variance.pointer)
             return [y]
         }
         return [BatchNormalization.normalize(
@@ -240,6 +235,24 @@ public final class BatchNormalization: Layer, @unchecked Sendable {
             if let dgamma { grads.append(dgamma) }
             if let dbeta { grads.append(dbeta) }
             return grads
+        }
+    }
+}
+
+extension BatchNormalization {
+    /// Moves the moving mean and variance towards a batch's `mean` and `variance` ([features]):
+    /// moving = moving·momentum + batch·(1 − momentum), in place.
+    ///
+    /// ```swift
+    /// norm.updateMovingStatistics(mean: mean.pointer, variance: variance.pointer)
+    /// ```
+    func updateMovingStatistics(mean: UnsafePointer<Float>, variance: UnsafePointer<Float>) {
+        guard let movingMean, let movingVariance else { return }
+        let features = Int64(movingMean.shape[0])
+        movingMean.updateInPlace { mm in
+            movingVariance.updateInPlace { mv in
+                ck_batchnorm_update_moving(features, momentum, oneMinusMomentum, mean, variance, mm, mv)
+            }
         }
     }
 }

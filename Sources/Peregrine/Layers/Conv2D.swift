@@ -200,39 +200,55 @@ public final class Conv2D: Layer, @unchecked Sendable {
         activation act: ck_activation, needed: NeededGradients
     ) -> [Tensor?] {
         precondition(act == CK_ACT_IDENTITY || y != nil, "an activation's derivative needs the output")
-        var s = shape
-        let outputShape = g.shape
         let dw = Tensor(uninitializedShape: w.shape)
-        let db = b == nil ? nil : Tensor(uninitializedShape: [Int(s.out_c)])
+        let db = b == nil ? nil : Tensor(uninitializedShape: [Int(shape.out_c)])
+        // A model's first convolution reads the data, which needs no gradient: skip col2im.
+        let dx = needed.contains(0) ? Tensor(uninitializedShape: x.shape) : nil
+        let dz = needsActivationGradient(act, inputGradient: dx != nil) ? Tensor(uninitializedShape: g.shape) : nil
+        convolutionBackward(
+            shape, x: x.pointer, w: w.pointer, y: y?.pointer, upstream: g.pointer, activation: act,
+            activationGradient: dz?.pointer, dx: dx?.pointer, dw: dw.pointer, db: db?.pointer)
+        guard let db else { return [dx, dw] }
+        return [dx, dw, db]
+    }
+
+    /// Whether ``convolutionBackward(_:x:w:y:upstream:activation:activationGradient:dx:dw:db:)``
+    /// needs an `activationGradient` buffer: for sigmoid and tanh always, for ReLU (whose mask
+    /// the filter gradient applies on the fly) only when col2im needs the masked gradient.
+    static func needsActivationGradient(_ act: ck_activation, inputGradient: Bool) -> Bool {
+        act == CK_ACT_RELU ? inputGradient : act != CK_ACT_IDENTITY
+    }
+
+    /// The convolution's backward pass into given buffers (the taped call and
+    /// ``ConvolutionStage`` both run it): from dy [batch, out_h, out_w, out_c] and the output y
+    /// (needed for an activation), dW, db (when not nil) and dx (when not nil; col2im).
+    ///
+    /// ```swift
+    /// Conv2D.convolutionBackward(shape, x: x, w: w, y: y, upstream: dy, activation: CK_ACT_RELU,
+    ///                            activationGradient: nil, dx: nil, dw: dw, db: db)
+    /// ```
+    static func convolutionBackward(
+        _ shape: ck_conv2d_shape, x: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafePointer<Float>?,
+        upstream g: UnsafePointer<Float>, activation act: ck_activation,
+        activationGradient dz: UnsafeMutablePointer<Float>?, dx: UnsafeMutablePointer<Float>?,
+        dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?
+    ) {
+        var s = shape
         if act == CK_ACT_RELU, let y {
             // The ReLU mask is applied inside the filter gradient's blocked pass; the masked
             // gradient is kept only when col2im needs it.
-            let dz = needed.contains(0) ? Tensor(uninitializedShape: outputShape) : nil
-            ck_conv2d_backward_filter_relu(&s, x.pointer, g.pointer, y.pointer, dz?.pointer, dw.pointer, db?.pointer)
-            var dx: Tensor?
-            if let dz {
-                let grad = Tensor(uninitializedShape: x.shape)
-                ck_conv2d_backward_data(&s, dz.pointer, w.pointer, grad.pointer)
-                dx = grad
-            }
-            guard let db else { return [dx, dw] }
-            return [dx, dw, db]
+            ck_conv2d_backward_filter_relu(&s, x, g, y, dx == nil ? nil : dz, dw, db)
+            if let dx, let dz { ck_conv2d_backward_data(&s, dz, w, dx) }
+            return
         }
-        var dz = g
-        if act != CK_ACT_IDENTITY, let y {
+        var masked = g
+        if act != CK_ACT_IDENTITY, let y, let dz {
             let op: ck_unary_op = act == CK_ACT_SIGMOID ? CK_UNARY_SIGMOID : CK_UNARY_TANH
-            dz = Tensor(uninitializedShape: outputShape)
-            ck_unary_backward(op, Int64(y.scalarCount), y.pointer, y.pointer, g.pointer, dz.pointer)
+            let count = Int64(s.batch) * Int64(s.out_h) * Int64(s.out_w) * Int64(s.out_c)
+            ck_unary_backward(op, count, y, y, g, dz)
+            masked = UnsafePointer(dz)
         }
-        // A model's first convolution reads the data, which needs no gradient: skip col2im.
-        var dx: Tensor?
-        if needed.contains(0) {
-            let grad = Tensor(uninitializedShape: x.shape)
-            ck_conv2d_backward_data(&s, dz.pointer, w.pointer, grad.pointer)
-            dx = grad
-        }
-        ck_conv2d_backward_filter(&s, x.pointer, dz.pointer, dw.pointer, db?.pointer)
-        guard let db else { return [dx, dw] }
-        return [dx, dw, db]
+        if let dx { ck_conv2d_backward_data(&s, masked, w, dx) }
+        ck_conv2d_backward_filter(&s, x, masked, dw, db)
     }
 }

@@ -96,30 +96,53 @@ public final class Dense: Layer, @unchecked Sendable {
         }
         let inputs = b.map { [x, w, $0] } ?? [x, w]
         return y.recorded(name, inputs: inputs, selectiveBackward: { g, needed in
-            var dz = g
-            if act != CK_ACT_IDENTITY {
-                let op: ck_unary_op = act == CK_ACT_RELU ? CK_UNARY_RELU : act == CK_ACT_SIGMOID ? CK_UNARY_SIGMOID : CK_UNARY_TANH
-                dz = Tensor(uninitializedShape: outputShape)
-                ck_unary_backward(op, Int64(y.scalarCount), y.pointer, y.pointer, g.pointer, dz.pointer)
-            }
+            let dz = act == CK_ACT_IDENTITY ? nil : Tensor(uninitializedShape: outputShape)
             // The first layer's input is the data: no gradient, and a third of an MLP's backward.
-            var dx: Tensor?
-            if needed.contains(0) {
-                let grad = Tensor(uninitializedShape: x.shape)
-                GEMM.sgemm(
-                    transA: false, transB: true, m: rows, n: features, k: units, alpha: 1,
-                    a: dz.pointer, lda: units, b: w.pointer, ldb: units, beta: 0, c: grad.pointer,
-                    ldc: Swift.max(features, 1))
-                dx = grad
-            }
+            let dx = needed.contains(0) ? Tensor(uninitializedShape: x.shape) : nil
             let dw = Tensor(uninitializedShape: w.shape)
-            GEMM.sgemm(
-                transA: true, transB: false, m: features, n: units, k: rows, alpha: 1,
-                a: x.pointer, lda: Swift.max(features, 1), b: dz.pointer, ldb: units, beta: 0,
-                c: dw.pointer, ldc: units)
-            guard b != nil else { return [dx, dw] }
-            let db = try dz.reshaped(to: [rows, units]).sum(axes: [0])
-            return [dx, dw, db]
+            let db = b == nil ? nil : Tensor(uninitializedShape: [units])
+            Dense.affineBackward(
+                rows: rows, features: features, units: units, x: x.pointer, w: w.pointer, y: y.pointer,
+                upstream: g.pointer, activation: act, activationGradient: dz?.pointer, dx: dx?.pointer,
+                dw: dw.pointer, db: db?.pointer)
+            return db.map { [dx, dw, $0] } ?? [dx, dw]
         })
+    }
+}
+
+extension Dense {
+    /// The backward pass of y = act(x·W + b) for `rows` rows, into the given buffers (the taped
+    /// call and ``DenseStage`` both run it, so they agree bit for bit):
+    ///
+    ///     dz = act'(y) ⊙ dy      (into `activationGradient`; dy itself for the identity)
+    ///     dx = dz·Wᵀ             [rows, features], skipped when `dx` is nil
+    ///     dW = xᵀ·dz             [features, units]
+    ///     db = Σ_rows dz         [units], skipped when `db` is nil
+    ///
+    /// ```swift
+    /// Dense.affineBackward(rows: 128, features: 784, units: 512, x: x, w: w, y: y, upstream: dy,
+    ///                      activation: CK_ACT_RELU, activationGradient: dz, dx: nil, dw: dw, db: db)
+    /// ```
+    static func affineBackward(
+        rows: Int, features: Int, units: Int, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+        y: UnsafePointer<Float>, upstream g: UnsafePointer<Float>, activation act: ck_activation,
+        activationGradient: UnsafeMutablePointer<Float>?, dx: UnsafeMutablePointer<Float>?,
+        dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?
+    ) {
+        var dz = g
+        if act != CK_ACT_IDENTITY, let activationGradient {
+            let op: ck_unary_op = act == CK_ACT_RELU ? CK_UNARY_RELU : act == CK_ACT_SIGMOID ? CK_UNARY_SIGMOID : CK_UNARY_TANH
+            ck_unary_backward(op, Int64(rows * units), y, y, g, activationGradient)
+            dz = UnsafePointer(activationGradient)
+        }
+        if let dx {
+            GEMM.sgemm(
+                transA: false, transB: true, m: rows, n: features, k: units, alpha: 1,
+                a: dz, lda: units, b: w, ldb: units, beta: 0, c: dx, ldc: Swift.max(features, 1))
+        }
+        GEMM.sgemm(
+            transA: true, transB: false, m: features, n: units, k: rows, alpha: 1,
+            a: x, lda: Swift.max(features, 1), b: dz, ldb: units, beta: 0, c: dw, ldc: units)
+        if let db { ck_reduce(CK_REDUCE_SUM, 1, Int64(rows), Int64(units), dz, db) }
     }
 }

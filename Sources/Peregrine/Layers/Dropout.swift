@@ -53,13 +53,7 @@ public final class Dropout: Layer, @unchecked Sendable {
         guard training, rate > 0 else { return [x] }
         let shape = try maskShape(for: x.shape)
         let n = shape.reduce(1, *)
-        let stream: (seed: UInt64, offset: UInt64)
-        if let seed {
-            stream = (seed, seedOffset)
-            seedOffset &+= UInt64(n)
-        } else {
-            stream = RandomGenerator.reserve(n)
-        }
+        let stream = nextStream(n)
         if shape != x.shape {
             // A broadcast mask: draw it over the noise shape (ones → 0 or 1/(1 − rate)), then x·mask.
             let ones = try Tensor.ones(shape)
@@ -74,6 +68,18 @@ public final class Dropout: Layer, @unchecked Sendable {
     }
 
     /// The mask shape for an input of `shape`: `noiseShape` with nil entries filled in.
+    /// Where the next `count` random numbers come from: the layer's own seeded stream, or the
+    /// global one. Each call moves past the numbers it hands out.
+    ///
+    /// ```swift
+    /// let (seed, offset) = dropout.nextStream(128 * 64)
+    /// ```
+    func nextStream(_ count: Int) -> (seed: UInt64, offset: UInt64) {
+        guard let seed else { return RandomGenerator.reserve(count) }
+        defer { seedOffset &+= UInt64(count) }
+        return (seed, seedOffset)
+    }
+
     private func maskShape(for shape: [Int]) throws -> [Int] {
         guard let noiseShape else { return shape }
         guard noiseShape.count == shape.count else {

@@ -24,8 +24,20 @@ open class Model: Layer, @unchecked Sendable {
     /// Every layer of the graph, inputs included, in Keras's order.
     var graphLayers: [Layer] = []
 
-    /// What `compile` set up; nil before.
-    var training: TrainingConfiguration?
+    /// What `compile` set up; nil before. Setting it forgets the training plans.
+    var training: TrainingConfiguration? {
+        didSet { trainingPlans.removeAll() }
+    }
+
+    /// The planned (allocation-free) training steps `fit` runs where the model allows them.
+    var trainingPlans = TrainingPlanCache()
+
+    /// false: this model always trains on the tape (the tests' reference for the plans).
+    var usesTrainingPlans = true
+
+    /// The layers a ``TrainingPlan`` would run, in order, or nil when the model is not a plain
+    /// stack (a functional graph trains on the tape).
+    var plannableLayers: [Layer]? { nil }
 
     /// The history of the last `fit`.
     public internal(set) var history: History?

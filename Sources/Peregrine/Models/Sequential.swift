@@ -67,6 +67,7 @@ public final class Sequential: Model, @unchecked Sendable {
         } else {
             stack.append(layer)
         }
+        trainingPlans.removeAll()
         if rebuild { try rebuildIfPossible() }
     }
 
@@ -92,6 +93,8 @@ public final class Sequential: Model, @unchecked Sendable {
 
     /// The layers, InputLayer excluded (as Keras lists them).
     override public var layers: [Layer] { stack }
+
+    override var plannableLayers: [Layer]? { stack }
 
     /// The per-sample input shape, once known.
     public var inputShape: [Int]? { inputLayer?.shape ?? (isBuilt ? builtInputShapes.first : nil) }

@@ -55,6 +55,9 @@ open class Optimizer: @unchecked Sendable {
     var slots: [ObjectIdentifier: [Tensor]] = [:]
     /// The variables the slots belong to, kept alive so their identifiers stay theirs.
     private var slotOwners: [ObjectIdentifier: Variable] = [:]
+    /// Each variable's slot buffers as the last `apply` found them: passed to `update` again
+    /// while they stay put, instead of a new array per variable and step.
+    private var slotPointers: [ObjectIdentifier: [UnsafeMutablePointer<Float>]] = [:]
 
     /// Sets the arguments every optimizer takes; at most one clip may be given.
     public init(
@@ -107,7 +110,9 @@ open class Optimizer: @unchecked Sendable {
                 operation: "\(Self.self).apply", expected: "one gradient per variable (\(variables.count))",
                 actual: "\(gradients.count) gradients")
         }
-        var pairs: [(gradient: Tensor, variable: Variable)] = []
+        // Checked before anything changes; written without temporary arrays, so that a warm
+        // step (a TrainingPlan's) allocates nothing here either.
+        var present = 0
         for (gradient, variable) in zip(gradients, variables) {
             guard let gradient else { continue }
             guard gradient.shape == variable.shape else {
@@ -115,19 +120,20 @@ open class Optimizer: @unchecked Sendable {
                     operation: "\(Self.self).apply: gradient of '\(variable.name)'",
                     expected: variable.shape, actual: gradient.shape)
             }
-            pairs.append((gradient, variable))
+            present += 1
         }
-        guard !pairs.isEmpty else {
+        guard present > 0 else {
             throw PeregrineError.invalidArgument(
                 operation: "\(Self.self).apply", expected: "a gradient for at least one variable",
                 actual: "no gradients provided for any variable")
         }
 
-        let clipped = try clip(pairs.map(\.gradient))
+        let clipped = clipnorm == nil && globalClipnorm == nil && clipvalue == nil ? gradients : try clip(gradients)
         let lr = currentLearningRate
         let t = iterations + 1
-        for ((_, variable), gradient) in zip(pairs, clipped) {
-            let count = variable.shape.reduce(1, *)
+        for (gradient, variable) in zip(clipped, variables) {
+            guard let gradient else { continue }
+            let count = gradient.scalarCount
             if let weightDecay, variable.trainable {
                 variable.updateInPlace { ck_weight_decay(Int64(count), $0, weightDecay, lr) }
             }
@@ -138,15 +144,18 @@ open class Optimizer: @unchecked Sendable {
                 }
                 slotOwners[id] = variable
             }
-            var variableSlots = slots[id]!
-            slots[id] = nil  // unique references, so the in-place writes below do not copy
-            let slotPointers = variableSlots.indices.map { index in
-                variableSlots[index].withUnsafeMutableBufferPointer { $0.baseAddress! }
+            // Out of the dictionary while written, so the slots' storage is uniquely referenced
+            // and the writes below do not copy it.
+            var variableSlots = slots.removeValue(forKey: id) ?? []
+            var pointers = slotPointers[id] ?? []
+            for index in variableSlots.indices {
+                let pointer = variableSlots[index].withUnsafeMutableBufferPointer { $0.baseAddress! }
+                if index == pointers.count { pointers.append(pointer) } else if pointers[index] != pointer { pointers[index] = pointer }
             }
+            slotPointers[id] = pointers
             gradient.withUnsafeBufferPointer { g in
                 variable.updateInPlace { w in
-                    update(w, gradient: g.baseAddress!, slots: slotPointers, count: count,
-                           learningRate: lr, step: t)
+                    update(w, gradient: g.baseAddress!, slots: pointers, count: count, learningRate: lr, step: t)
                 }
             }
             slots[id] = variableSlots
@@ -178,7 +187,13 @@ open class Optimizer: @unchecked Sendable {
     }
 
     /// Keras's clipping, as its ops compute it (float32 throughout).
-    private func clip(_ gradients: [Tensor]) throws -> [Tensor] {
+    private func clip(_ optionalGradients: [Tensor?]) throws -> [Tensor?] {
+        let gradients = optionalGradients.compactMap { $0 }
+        var clipped = try clipPresent(gradients).makeIterator()
+        return optionalGradients.map { $0 == nil ? nil : clipped.next() }
+    }
+
+    private func clipPresent(_ gradients: [Tensor]) throws -> [Tensor] {
         if let c = clipnorm {
             // clip_by_norm: g·c / max(‖g‖, c)
             return gradients.map { g in

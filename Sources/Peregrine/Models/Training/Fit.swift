@@ -105,16 +105,7 @@ extension Model {
                 let range = step * batchSize..<Swift.min(trainCount, (step + 1) * batchSize)
                 let xb = try trainX.map { try batch($0, range, order) }
                 let yb = try trainY.map { try batch($0, range, order) }
-                let tape = GradientTape()
-                let (total, perOutput, predictions, masks) = try tape.recording {
-                    let (predictions, masks) = try callWithMasks(xb, training: true)
-                    let (total, perOutput) = try weightedLoss(training, yb, predictions, masks)
-                    return (total, perOutput, predictions, masks)
-                }
-                // Read after the forward pass: a model not built yet builds on its first batch.
-                let variables = trainableWeights
-                let gradients = try tape.gradient(total, variables)
-                try training.optimizer.apply(gradients, to: variables)
+                let (total, perOutput, predictions, masks) = try trainStep(training, xb, yb)
                 logs = try updateTrackers(trackers, training, yb, predictions, masks, total, perOutput, batch: range.count)
                 bar?.update(step + 1, values: logs)
                 for callback in callbacks { try callback.onBatchEnd(step, logs: logs) }
@@ -222,6 +213,29 @@ extension Model {
 
     /// The compiled losses of each output (weighted by the output's Keras mask, if any) and
     /// their weighted total.
+    /// One optimizer step on one batch: the model's ``TrainingPlan`` for this batch shape when
+    /// it has one, else forward and loss recorded on a tape, its gradients, the optimizer's update.
+    /// Returns the loss and what the metrics need.
+    func trainStep(_ training: TrainingConfiguration, _ x: [Tensor], _ y: [Tensor]) throws
+        -> (total: Tensor, perOutput: [Tensor], predictions: [Tensor], masks: [Tensor?])
+    {
+        if let plan = trainingPlans.plan(for: self, training: training, x: x, y: y) {
+            let total = Tensor(try plan.step(x[0], y[0], optimizer: training.optimizer))
+            return (total, [total], [plan.predictions], [nil])
+        }
+        let tape = GradientTape()
+        let (total, perOutput, predictions, masks) = try tape.recording {
+            let (predictions, masks) = try callWithMasks(x, training: true)
+            let (total, perOutput) = try weightedLoss(training, y, predictions, masks)
+            return (total, perOutput, predictions, masks)
+        }
+        // Read after the forward pass: a model not built yet builds on its first batch.
+        let variables = trainableWeights
+        let gradients = try tape.gradient(total, variables)
+        try training.optimizer.apply(gradients, to: variables)
+        return (total, perOutput, predictions, masks)
+    }
+
     private func weightedLoss(_ training: TrainingConfiguration, _ y: [Tensor], _ predictions: [Tensor], _ masks: [Tensor?]) throws -> (Tensor, [Tensor]) {
         let perOutput = try training.losses.indices.map { i in
             try training.losses[i](y[i], predictions[i], mask: i < masks.count ? masks[i] : nil)

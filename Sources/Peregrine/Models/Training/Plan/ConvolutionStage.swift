@@ -1,0 +1,84 @@
+import CKernels
+
+/// A ``Conv2D`` layer in a ``TrainingPlan`` — alone, or with the ``MaxPooling2D`` that follows
+/// a ReLU convolution fused in, as `Sequential` runs that pair on a tape (GraphFusions).
+///
+/// Alone: y = act(conv(x, W) + b), backward through
+/// ``Conv2D/convolutionBackward(_:x:w:y:upstream:activation:activationGradient:dx:dw:db:)``.
+/// Fused: the ReLU convolution's output y is kept, pooled into the stage's output with the
+/// winners recorded; backward masks dy by ReLU′ of the pooled values, routes it to the winners
+/// (dz, y's shape) and runs the identity convolution's backward on dz.
+///
+/// ```swift
+/// let stage = ConvolutionStage(conv, pool: pool, inputShape: [128, 28, 28, 1])
+/// ```
+final class ConvolutionStage: TrainingStage {
+    let layers: [Layer]
+    let output: Tensor
+    let gradients: [(variable: Variable, gradient: Tensor)]
+    private let kernel: Variable, bias: Variable?
+    private let shape: ck_conv2d_shape
+    private let activation: ck_activation
+    /// The convolution's output when a pool follows (else the stage's output).
+    private let convolved: Tensor
+    /// The pool's geometry, its winners, and the backward's masked [pooled] and routed [convolved] gradients.
+    private let pool: (shape: ck_pool2d_shape, winners: ArgmaxBuffer, masked: Tensor, routed: Tensor)?
+    /// act′(y) ⊙ dy when the convolution's backward needs it (sigmoid, tanh; ReLU under col2im).
+    private var activationGradient: Tensor?
+
+    init?(_ conv: Conv2D, pool maxPool: MaxPooling2D?, inputShape: [Int]) {
+        guard let kernel = conv.kernel, let activation = conv.activation.fusedKernel, inputShape.count == 4,
+            maxPool == nil || activation == CK_ACT_RELU,
+            let shape = try? conv.geometry(inputShape: Array(inputShape.dropFirst()), batch: inputShape[0])
+        else { return nil }
+        self.kernel = kernel
+        bias = conv.bias
+        self.shape = shape
+        self.activation = maxPool == nil ? activation : CK_ACT_IDENTITY
+        convolved = Tensor(uninitializedShape: [Int(shape.batch), Int(shape.out_h), Int(shape.out_w), Int(shape.out_c)])
+        if let maxPool {
+            guard let poolShape = try? maxPool.geometry.shape(
+                layer: maxPool.name, inputShape: Array(convolved.shape.dropFirst()), batch: inputShape[0])
+            else { return nil }
+            output = Tensor(uninitializedShape: [inputShape[0], Int(poolShape.out_h), Int(poolShape.out_w), Int(poolShape.channels)])
+            pool = (poolShape, ArgmaxBuffer(count: output.scalarCount), Tensor(uninitializedShape: output.shape),
+                    Tensor(uninitializedShape: convolved.shape))
+            layers = [conv, maxPool]
+        } else {
+            output = convolved
+            pool = nil
+            layers = [conv]
+        }
+        gradients = [kernel, bias].compactMap { $0 }.map { ($0, Tensor(uninitializedShape: $0.shape)) }
+    }
+
+    func forward(_ x: Tensor) throws {
+        var s = shape
+        let w = kernel.untrackedValue, b = bias?.untrackedValue
+        // With a pool, the ReLU is the convolution's (the stage's own activation is the identity).
+        let act = pool == nil ? activation : CK_ACT_RELU
+        ck_conv2d_forward(&s, x.pointer, w.pointer, b.map { UnsafePointer($0.pointer) }, act, convolved.pointer)
+        if var (poolShape, winners, _, _) = pool {
+            ck_maxpool2d_forward(&poolShape, convolved.pointer, output.pointer, winners.buffer.baseAddress)
+        }
+    }
+
+    func backward(_ x: Tensor, outputGradient: Tensor, inputGradient: Tensor?) throws {
+        var upstream = UnsafePointer(outputGradient.pointer)
+        if var (poolShape, winners, masked, routed) = pool {
+            ck_unary_backward(
+                CK_UNARY_RELU, Int64(output.scalarCount), output.pointer, output.pointer, outputGradient.pointer, masked.pointer)
+            ck_maxpool2d_backward(&poolShape, masked.pointer, winners.buffer.baseAddress, routed.pointer)
+            upstream = UnsafePointer(routed.pointer)
+        }
+        if activationGradient == nil,
+            Conv2D.needsActivationGradient(activation, inputGradient: inputGradient != nil) {
+            activationGradient = Tensor(uninitializedShape: convolved.shape)   // once, on the first step
+        }
+        let w = kernel.untrackedValue
+        Conv2D.convolutionBackward(
+            shape, x: x.pointer, w: w.pointer, y: convolved.pointer, upstream: upstream, activation: activation,
+            activationGradient: activationGradient?.pointer, dx: inputGradient?.pointer,
+            dw: gradients[0].gradient.pointer, db: bias == nil ? nil : gradients[1].gradient.pointer)
+    }
+}

@@ -1,0 +1,57 @@
+import CKernels
+
+/// A ``Dense`` layer in a ``TrainingPlan``: y = act(x·W + b) with the activation in the GEMM's
+/// store, backward through ``Dense/affineBackward(rows:features:units:x:w:y:upstream:activation:activationGradient:dx:dw:db:)``.
+///
+/// Buffers, for a batch of `rows` rows: y [rows, units], dz [rows, units] (only with an
+/// activation), dW [features, units], db [units].
+///
+/// ```swift
+/// let stage = DenseStage(dense, inputShape: [128, 784])   // nil: not plannable
+/// ```
+final class DenseStage: TrainingStage {
+    let layers: [Layer]
+    let output: Tensor
+    let gradients: [(variable: Variable, gradient: Tensor)]
+    private let dense: Dense
+    private let kernel: Variable, bias: Variable?
+    private let activation: ck_activation
+    private let activationGradient: Tensor?
+    private let rows: Int, features: Int, units: Int
+
+    /// nil unless the layer is built for `inputShape`'s last axis and its activation fuses into
+    /// the GEMM (linear, relu, sigmoid, tanh), as the taped call would run it.
+    init?(_ dense: Dense, inputShape: [Int]) {
+        guard let kernel = dense.kernel, let activation = dense.activation.fusedKernel, inputShape.count >= 2,
+            inputShape.last == kernel.shape[0]
+        else { return nil }
+        self.dense = dense
+        self.kernel = kernel
+        bias = dense.bias
+        self.activation = activation
+        features = kernel.shape[0]
+        units = kernel.shape[1]
+        rows = inputShape.dropLast().reduce(1, *)
+        layers = [dense]
+        output = Tensor(uninitializedShape: Array(inputShape.dropLast()) + [units])
+        activationGradient = activation == CK_ACT_IDENTITY ? nil : Tensor(uninitializedShape: output.shape)
+        gradients = [kernel, bias].compactMap { $0 }.map { ($0, Tensor(uninitializedShape: $0.shape)) }
+    }
+
+    func forward(_ x: Tensor) throws {
+        let w = kernel.untrackedValue, b = bias?.untrackedValue
+        GEMM.sgemm(
+            transA: false, transB: false, m: rows, n: units, k: features, alpha: 1,
+            a: x.pointer, lda: Swift.max(features, 1), b: w.pointer, ldb: units, beta: 0,
+            c: output.pointer, ldc: units, bias: b.map { UnsafePointer($0.pointer) }, activation: activation)
+    }
+
+    func backward(_ x: Tensor, outputGradient: Tensor, inputGradient: Tensor?) throws {
+        let w = kernel.untrackedValue
+        Dense.affineBackward(
+            rows: rows, features: features, units: units, x: x.pointer, w: w.pointer, y: output.pointer,
+            upstream: outputGradient.pointer, activation: activation,
+            activationGradient: activationGradient?.pointer, dx: inputGradient?.pointer,
+            dw: gradients[0].gradient.pointer, db: bias == nil ? nil : gradients[1].gradient.pointer)
+    }
+}

@@ -1,0 +1,199 @@
+import CKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A `Sequential` model's training step, planned once for one batch shape so that a warm step
+/// allocates nothing on the heap (issue #6): every activation, gradient, saved state and loss
+/// buffer is made when the plan is built, and each step only runs kernels into them.
+///
+/// The eager path records a tape node, a closure, a shape array and a storage object per
+/// operation — hundreds of small allocations per step. A plan runs the same kernels in the same
+/// order (each ``TrainingStage`` calls the code the layer's taped call runs), so its steps give
+/// the same bits; it only skips the bookkeeping a step that repeats itself does not need.
+///
+/// `fit`, `trainOnBatch` and `bench train` use a plan whenever the model allows one:
+/// - a `Sequential` model of `Dense`, `Conv2D`, `MaxPooling2D`, `BatchNormalization`,
+///   `Activation` (ReLU, sigmoid, tanh, linear), `Dropout`, `Flatten` and plain `LSTM` layers
+///   (exactly these classes, built, every weight trainable);
+/// - one loss, `SparseCategoricalCrossentropy(fromLogits: true)` with its defaults, weight 1;
+/// - integer class labels of shape `[batch]`, and the numerics check off.
+/// Anything else trains on the tape, as before. `PEREGRINE_TRAINING_PLAN=0` turns plans off
+/// (to compare the two paths).
+///
+/// ```swift
+/// if let plan = TrainingPlan(model: model, layers: layers, training: config, x: xb, y: yb) {
+///     let loss = try plan.step(xb, yb, optimizer: config.optimizer)
+/// }
+/// ```
+final class TrainingPlan {
+    /// Whether plans are used at all (`PEREGRINE_TRAINING_PLAN=0` in the environment: no).
+    static let isEnabled = (getenv("PEREGRINE_TRAINING_PLAN").map { String(cString: $0) } ?? "1") != "0"
+
+    /// The batch shape the plan was built for.
+    let inputShape: [Int]
+    private let stages: [TrainingStage]
+    /// Every layer the stages run, all trainable when the plan was built.
+    private let layers: [Layer]
+    /// The trained variables and their gradient buffers, in the same order (the optimizer's input).
+    let variables: [Variable]
+    private let gradients: [Tensor?]
+    /// Per stage: dL/d(its output), and dL/d(its input) when a stage before it has weights.
+    private let outputGradients: [Tensor]
+    private let inputGradients: [Tensor?]
+    /// Per stage: whether its backward has anything to do.
+    private let runsBackward: [Bool]
+    /// The loss: labels as int32 [batch] (with the kernel's validity flags), per-sample losses,
+    /// their sum.
+    private let labels: IntTensor, valid: Tensor, perSample: Tensor, total: Tensor
+    private let classes: Int
+
+    /// A plan for `layers` (the model's, in order) training on batches shaped like `x`, `y`, or
+    /// nil when something in the model, the loss or the batch is not one a plan covers.
+    init?(model: Model, layers modelLayers: [Layer], training: TrainingConfiguration, x: Tensor, y: Tensor) {
+        guard Self.isEnabled, !NumericsCheck.isOn, model.trainable, x.rank >= 2,
+            training.losses.count == 1, training.lossWeights == [1],
+            let loss = training.losses[0] as? SparseCategoricalCrossentropy,
+            loss.fromLogits, loss.ignoreClass == nil, loss.reduction == .sumOverBatchSize,
+            y.shape == [x.shape[0]]
+        else { return nil }
+        var stages: [TrainingStage] = []
+        var shape = x.shape
+        var index = 0
+        while index < modelLayers.count {
+            let layer = modelLayers[index]
+            let next = index + 1 < modelLayers.count ? modelLayers[index + 1] : nil
+            guard layer.isBuilt, let stage = Self.stage(layer, next: next, inputShape: shape),
+                Self.trainsEveryWeight(of: stage)
+            else { return nil }
+            stages.append(stage)
+            shape = stage.output.shape
+            index += stage.layers.count
+        }
+        guard let last = stages.last, shape.count == 2, shape[0] == x.shape[0], shape[1] > 0 else { return nil }
+        self.stages = stages
+        inputShape = x.shape
+        layers = stages.flatMap(\.layers)
+        let trained = stages.flatMap(\.gradients)
+        variables = trained.map(\.variable)
+        gradients = trained.map(\.gradient)
+
+        // Gradients from the loss back: stage i's input gradient is stage i−1's output gradient.
+        var outputGradients = [Tensor](repeating: Tensor(uninitializedShape: last.output.shape), count: stages.count)
+        var inputGradients = [Tensor?](repeating: nil, count: stages.count)
+        var runsBackward = [Bool](repeating: false, count: stages.count)
+        var weightsBefore = stages.map { !$0.gradients.isEmpty }
+        for i in weightsBefore.indices.dropFirst() { weightsBefore[i] = weightsBefore[i] || weightsBefore[i - 1] }
+        for i in stages.indices.reversed() {
+            let needsInput = i > 0 && weightsBefore[i - 1]
+            runsBackward[i] = needsInput || !stages[i].gradients.isEmpty
+            if needsInput {
+                let gradient = stages[i].makeInputGradient(inputShape: stages[i - 1].output.shape, outputGradient: outputGradients[i])
+                inputGradients[i] = gradient
+                outputGradients[i - 1] = gradient
+            }
+        }
+        self.outputGradients = outputGradients
+        self.inputGradients = inputGradients
+        self.runsBackward = runsBackward
+        let batch = x.shape[0]
+        classes = shape[1]
+        labels = IntTensor(uninitializedShape: [batch])
+        valid = Tensor(uninitializedShape: [batch])
+        perSample = Tensor(uninitializedShape: [batch])
+        total = Tensor(uninitializedShape: [])
+    }
+
+    /// The stage that runs `layer` (with `next` fused in where the tape fuses it), or nil.
+    private static func stage(_ layer: Layer, next: Layer?, inputShape shape: [Int]) -> TrainingStage? {
+        // Exact classes only: a subclass may override `call`, and the plan would not run it.
+        switch layer {
+        case let dense as Dense where type(of: dense) == Dense.self:
+            return DenseStage(dense, inputShape: shape)
+        case let conv as Conv2D where type(of: conv) == Conv2D.self:
+            let pool = (next as? MaxPooling2D).flatMap { type(of: $0) == MaxPooling2D.self ? $0 : nil }
+            return ConvolutionStage(conv, pool: conv.activation == .relu ? pool : nil, inputShape: shape)
+        case let pool as MaxPooling2D where type(of: pool) == MaxPooling2D.self:
+            return MaxPoolingStage(pool, inputShape: shape)
+        case let norm as BatchNormalization where type(of: norm) == BatchNormalization.self:
+            let relu = (next as? Activation).flatMap { type(of: $0) == Activation.self && $0.activation == .relu ? $0 : nil }
+            return BatchNormalizationStage(norm, relu: relu, inputShape: shape)
+        case let flatten as Flatten where type(of: flatten) == Flatten.self:
+            return ReshapeStage(flatten, outputShape: [shape[0], shape.dropFirst().reduce(1, *)])
+        case let dropout as Dropout where type(of: dropout) == Dropout.self:
+            return dropout.rate == 0 ? ReshapeStage(dropout, outputShape: shape) : DropoutStage(dropout, inputShape: shape)
+        case let activation as Activation where type(of: activation) == Activation.self:
+            return activation.activation == .linear
+                ? ReshapeStage(activation, outputShape: shape) : ActivationStage(activation, inputShape: shape)
+        case let lstm as LSTM where type(of: lstm) == LSTM.self:
+            return LSTMStage(lstm, inputShape: shape)
+        default:
+            return nil
+        }
+    }
+
+    /// Whether the stage differentiates exactly its layers' trainable weights (no frozen weight
+    /// and no frozen layer: those train on the tape).
+    private static func trainsEveryWeight(of stage: TrainingStage) -> Bool {
+        let trained = Set(stage.gradients.map { ObjectIdentifier($0.variable) })
+        let trainable = stage.layers.reduce(0) { $0 + $1.trainableWeights.count }
+        return trained.count == stage.gradients.count && trained.count == trainable
+            && stage.layers.allSatisfy { layer in
+                // A batch normalisation's moving statistics are its only weights no gradient reaches.
+                let statistics = (layer as? BatchNormalization).map {
+                    [$0.movingMean, $0.movingVariance].compactMap { $0 }.map(ObjectIdentifier.init)
+                } ?? []
+                return layer.trainable && layer.weights.allSatisfy { weight in
+                    weight.trainable ? trained.contains(ObjectIdentifier(weight)) : statistics.contains(ObjectIdentifier(weight))
+                }
+            }
+    }
+
+    /// Whether the plan still fits the model and these batches: the same shapes, and every
+    /// layer and weight still trainable.
+    func fits(_ x: Tensor, _ y: Tensor, model: Model) -> Bool {
+        x.shape == inputShape && y.rank == 1 && y.shape[0] == inputShape[0] && model.trainable
+            && layers.allSatisfy(\.trainable) && variables.allSatisfy(\.trainable)
+    }
+
+    /// The model's output (logits) of the last step, [batch, classes].
+    var predictions: Tensor { stages[stages.count - 1].output }
+
+    /// One training step on `x`, `y`: forward, loss, backward, then `optimizer` updates the
+    /// weights. Returns the loss (the batch's mean cross-entropy).
+    ///
+    /// Throws, before any weight changes, when a label is not a class index.
+    func step(_ x: Tensor, _ y: Tensor, optimizer: Optimizer) throws -> Float {
+        var input = x
+        for stage in stages {
+            try stage.forward(input)
+            input = stage.output
+        }
+        let loss = try crossEntropy(logits: input, labels: y, gradient: outputGradients[stages.count - 1])
+        for i in stages.indices.reversed() where runsBackward[i] {
+            try stages[i].backward(i == 0 ? x : stages[i - 1].output, outputGradient: outputGradients[i], inputGradient: inputGradients[i])
+        }
+        try optimizer.apply(gradients, to: variables)
+        return loss
+    }
+
+    /// Sparse softmax cross-entropy on logits, averaged over the batch (Keras's
+    /// `sum_over_batch_size`), and its gradient w.r.t. the logits into `gradient` — the kernels
+    /// and the rounding order of the taped loss: the mean as sum / n, the gradient as
+    /// (1 / n)·∂loss_r/∂logits.
+    private func crossEntropy(logits: Tensor, labels y: Tensor, gradient: Tensor) throws -> Float {
+        let rows = inputShape[0]
+        let bad = ck_sparse_labels(Int64(rows), y.pointer, Int32(clamping: classes), 0, 0, labels.storage.pointer, valid.pointer)
+        if bad >= 0 {
+            throw PeregrineError.invalidArgument(
+                operation: "sparse_categorical_crossentropy", expected: "integer labels in 0..<\(classes)",
+                actual: "\(y.pointer[Int(bad)]) at index \(bad)")
+        }
+        ck_sparse_softmax_cross_entropy(
+            Int64(rows), Int64(classes), logits.pointer, labels.storage.pointer, perSample.pointer, gradient.pointer, nil)
+        ck_reduce(CK_REDUCE_SUM, 1, Int64(rows), 1, perSample.pointer, total.pointer)
+        var scale = 1 / Float(rows)
+        multiply(count: rows * classes, gradient.pointer, &scale, bStride: 0, into: gradient.pointer)
+        return total.pointer.pointee / Float(rows)
+    }
+}

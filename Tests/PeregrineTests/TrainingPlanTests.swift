@@ -1,0 +1,176 @@
+@testable import Peregrine
+import Testing
+
+/// A TrainingPlan runs the kernels a taped step runs, in the same order, into buffers made once.
+/// So a model that `fit` trains with plans must end with exactly the weights (bit for bit, the
+/// moving statistics included) and the epoch losses of the same model trained on the tape —
+/// for every kind of stage, fused chains, a first layer whose input needs no gradient, and the
+/// shorter last batch of an epoch (a second plan).
+struct TrainingPlanTests {
+    enum Architecture: String, CaseIterable {
+        case dense, convolution, normalization, lstm, lstmBackwards
+    }
+
+    /// Per-sample input shape and number of classes of each architecture.
+    static func data(_ architecture: Architecture) -> (shape: [Int], classes: Int) {
+        switch architecture {
+        case .dense: ([5, 7], 4)
+        case .convolution, .normalization: ([9, 8, 3], 5)
+        case .lstm, .lstmBackwards: ([6, 5], 3)
+        }
+    }
+
+    static func model(_ architecture: Architecture) throws -> Sequential {
+        let (shape, classes) = data(architecture)
+        switch architecture {
+        case .dense:
+            return try Sequential {
+                Input(shape: shape)
+                Flatten()
+                Dense(units: 13, activation: .relu)
+                Dense(units: 11, activation: .sigmoid)
+                Dropout(rate: 0.3, seed: 9)
+                Dense(units: 9, activation: .tanh)
+                Activation(.relu)
+                Dense(units: classes)
+            }
+        case .convolution:
+            return try Sequential {
+                Input(shape: shape)
+                Conv2D(filters: 4, kernelSize: (3, 3), activation: .relu)
+                MaxPooling2D()
+                Conv2D(filters: 6, kernelSize: (2, 2), padding: .same, activation: .tanh)
+                Conv2D(filters: 5, kernelSize: (2, 2), activation: .sigmoid, useBias: false)
+                MaxPooling2D(poolSize: (2, 2), strides: (1, 1))
+                Flatten()
+                Dropout(rate: 0)
+                Dense(units: classes)
+            }
+        case .normalization:
+            // A first layer with weights whose input needs no gradient (the discarded dx).
+            return try Sequential {
+                Input(shape: shape)
+                BatchNormalization()
+                Conv2D(filters: 4, kernelSize: (3, 3), padding: .same, useBias: false)
+                BatchNormalization()
+                Activation(.relu)
+                MaxPooling2D()
+                Conv2D(filters: 3, kernelSize: (3, 3))
+                BatchNormalization(momentum: 0.9, epsilon: 1e-2)
+                Activation(.linear)
+                Flatten()
+                Dense(units: classes)
+            }
+        case .lstm:
+            return try Sequential {
+                Input(shape: shape)
+                LSTM(units: 7)
+                Dense(units: classes)
+            }
+        case .lstmBackwards:
+            return try Sequential {
+                Input(shape: shape)
+                Dense(units: 4, activation: .tanh)
+                LSTM(units: 6, goBackwards: true)
+                Dense(units: classes)
+            }
+        }
+    }
+
+    /// Trains `architecture` for two epochs over 40 samples in batches of 16 (16, 16,
+    /// 8), with or without plans: every weight's bits, the epoch losses, the plans held.
+    static func train(_ architecture: Architecture, plans: Bool) throws -> (weights: [[UInt32]], losses: [Float], plans: Int) {
+        try Peregrine.withFreshSession {
+            // Seeded weights, a seeded dropout and no shuffling: the tests run in parallel and
+            // share the global random stream, so nothing here may draw from it.
+            let model = try model(architecture)
+            for (index, weight) in model.trainableWeights.enumerated() {
+                try weight.assign(try Tensor.randomUniform(weight.shape, lowerBound: -0.5, upperBound: 0.5, seed: UInt64(index + 1)))
+            }
+            model.usesTrainingPlans = plans
+            try model.compile(
+                optimizer: try Adam(learningRate: 0.01), loss: SparseCategoricalCrossentropy(fromLogits: true),
+                metrics: ["accuracy"])
+            let (shape, classes) = data(architecture)
+            let x = try Tensor.randomUniform([40] + shape, lowerBound: -1, upperBound: 1, seed: 5)
+            let y = Tensor((0..<40).map { Float(($0 * 7 + 3) % classes) })
+            let history = try model.fit(x, y, batchSize: 16, epochs: 2, verbose: .silent, shuffle: false)
+            return (model.weights.map { $0.value.scalars.map(\.bitPattern) }, history.history["loss"] ?? [],
+                    model.trainingPlans.count)
+        }
+    }
+
+    @Test(arguments: Architecture.allCases)
+    func plannedStepsEqualTapedSteps(_ architecture: Architecture) throws {
+        let planned = try Self.train(architecture, plans: true)
+        let taped = try Self.train(architecture, plans: false)
+        #expect(planned.plans == 2, "one plan for the batches of 16, one for the last batch of 8")
+        #expect(taped.plans == 0)
+        #expect(planned.losses.count == 2 && planned.losses == taped.losses)
+        #expect(planned.weights.count == taped.weights.count)
+        for (index, (a, b)) in zip(planned.weights, taped.weights).enumerated() {
+            let differing = zip(a, b).filter { $0 != $1 }.count
+            #expect(a.count == b.count && differing == 0, "weight \(index): \(differing) of \(a.count) differ")
+        }
+    }
+
+    /// A compiled dense model with seeded weights, and 40 samples of 4 classes.
+    static func denseSetup(loss: any Loss = SparseCategoricalCrossentropy(fromLogits: true)) throws
+        -> (model: Sequential, x: Tensor, y: Tensor)
+    {
+        let model = try Self.model(.dense)
+        for (index, weight) in model.trainableWeights.enumerated() {
+            try weight.assign(try Tensor.randomUniform(weight.shape, lowerBound: -0.5, upperBound: 0.5, seed: UInt64(index + 1)))
+        }
+        try model.compile(optimizer: try Adam(), loss: loss)
+        let x = try Tensor.randomUniform([40, 5, 7], lowerBound: -1, upperBound: 1, seed: 5)
+        return (model, x, Tensor((0..<40).map { Float($0 % 4) }))
+    }
+
+    /// What a plan does not cover trains on the tape: a frozen layer, another loss, labels of
+    /// another shape.
+    @Test func uncoveredModelsTrainOnTheTape() throws {
+        let frozen = try Self.denseSetup()
+        frozen.model.layers[1].trainable = false
+        _ = try frozen.model.fit(frozen.x, frozen.y, batchSize: 16, verbose: .silent, shuffle: false)
+        #expect(frozen.model.trainingPlans.count == 0)
+
+        let probabilities = try Self.denseSetup(loss: SparseCategoricalCrossentropy())
+        _ = try probabilities.model.fit(probabilities.x, probabilities.y, batchSize: 16, verbose: .silent, shuffle: false)
+        #expect(probabilities.model.trainingPlans.count == 0)
+
+        let columns = try Self.denseSetup()
+        _ = try columns.model.fit(columns.x, try columns.y.reshaped(to: [40, 1]), batchSize: 16, verbose: .silent, shuffle: false)
+        #expect(columns.model.trainingPlans.count == 0)
+    }
+
+    /// Freezing a layer between two `fit` calls retires the plan: the frozen weights stay put.
+    @Test func freezingALayerRetiresThePlan() throws {
+        let (model, x, y) = try Self.denseSetup()
+        _ = try model.fit(x, y, batchSize: 20, verbose: .silent, shuffle: false)
+        #expect(model.trainingPlans.count == 1)
+        let layer = model.layers[1]
+        layer.trainable = false
+        let before = layer.weights.map { $0.value.scalars }
+        _ = try model.fit(x, y, batchSize: 20, verbose: .silent, shuffle: false)
+        #expect(layer.weights.map { $0.value.scalars } == before)
+        #expect(model.trainingPlans.count == 0)
+    }
+
+    /// A label that is not a class index throws the taped loss's error, before any weight moves.
+    @Test func badLabelsThrowBeforeTheUpdate() throws {
+        let (model, x, y) = try Self.denseSetup()
+        _ = try model.fit(x, y, batchSize: 20, verbose: .silent, shuffle: false)   // plans made
+        var bad = y
+        bad.withUnsafeMutableBufferPointer { $0[3] = 4 }
+        let before = model.weights.map { $0.value.scalars }
+        do {
+            _ = try model.fit(x, bad, batchSize: 20, verbose: .silent, shuffle: false)
+            Issue.record("a label of 4 with 4 classes trained")
+        } catch {
+            #expect("\(error)".contains("integer labels in 0..<4") && "\(error)".contains("4.0 at index 3"), "\(error)")
+        }
+        #expect(model.trainingPlans.count == 1, "the step that threw ran on the plan")
+        #expect(model.weights.map { $0.value.scalars } == before)
+    }
+}
