@@ -430,17 +430,18 @@ static int bn_threads(int64_t rows, int64_t channels) {
 
 static int64_t bn_min_rows(int64_t channels) { return BN_MIN_ELEMENTS / CK_MAX(channels, 1) + 1; }
 
+/* The calling thread's buffers, kept between calls so that a warm training step allocates
+ * nothing: the per-channel constants of a call, its double sums, and a reduction's per-thread
+ * partials (doubles, counted in floats) and scratch. */
+static _Thread_local ck_scratch bn_constants_buffer, bn_sums_buffer, bn_partials_buffer, bn_reduce_buffer;
+
 /* Runs one reduction pass and sums the threads' partials (in thread order) into out[2·C]. */
 static int bn_reduce(bn_job *j, int pass, double *out) {
     const int64_t C = j->channels;
     const int nthreads = bn_threads(j->rows, C);
-    double *partials = malloc((size_t)(nthreads * 4 * C) * sizeof(double));
-    float *scratch = malloc((size_t)(nthreads * 2 * C) * sizeof(float));
-    if (!partials || !scratch) {
-        free(partials);
-        free(scratch);
-        return -1;
-    }
+    double *partials = (double *)ck_scratch_reserve(&bn_partials_buffer, (size_t)(nthreads * 4 * C) * 2);
+    float *scratch = ck_scratch_reserve(&bn_reduce_buffer, (size_t)(nthreads * 2 * C));
+    if (!partials || !scratch) return -1;
     j->partials = partials;
     j->scratch = scratch;
     j->nthreads = nthreads;
@@ -450,8 +451,6 @@ static int bn_reduce(bn_job *j, int pass, double *out) {
     memset(out, 0, (size_t)(2 * C) * sizeof(double));
     for (int t = 0; t < nthreads; t++)
         for (int64_t c = 0; c < 2 * C; c++) out[c] += partials[(int64_t)t * 4 * C + c];
-    free(partials);
-    free(scratch);
     return 0;
 }
 
@@ -475,13 +474,9 @@ void ck_batchnorm_forward_training(int64_t rows, int64_t channels, const float *
                                    float *y, float *mean, float *variance) {
     const int64_t C = channels;
     if (C == 0) return;
-    double *sums = malloc((size_t)(2 * C) * sizeof(double));
-    float *scale = malloc((size_t)(7 * C) * sizeof(float));
-    if (!sums || !scale) {
-        free(sums);
-        free(scale);
-        return;
-    }
+    double *sums = (double *)ck_scratch_reserve(&bn_sums_buffer, (size_t)(2 * C) * 2);
+    float *scale = ck_scratch_reserve(&bn_constants_buffer, (size_t)(7 * C));
+    if (!sums || !scale) return;
     float *shift = scale + C, *rot = scale + 2 * C;
     bn_job j = {.rows = rows, .channels = C, .x = x, .mean = x, .y = y, .relu = relu,
                 .scale = scale, .shift = shift}, view;
@@ -505,8 +500,6 @@ void ck_batchnorm_forward_training(int64_t rows, int64_t channels, const float *
         bn_make_view(&j, &view, bn_shift(y, C, rows), 1, rot);
         ck_parallel_run(j.nthreads, bn_second_pass_thread, &j);
     }
-    free(sums);
-    free(scale);
 }
 
 void ck_batchnorm_forward_inference(int64_t rows, int64_t channels, const float *x,
@@ -515,7 +508,7 @@ void ck_batchnorm_forward_inference(int64_t rows, int64_t channels, const float 
                                     float epsilon, int relu, float *y) {
     const int64_t C = channels;
     if (C == 0) return;
-    float *scale = malloc((size_t)(7 * C) * sizeof(float));
+    float *scale = ck_scratch_reserve(&bn_constants_buffer, (size_t)(7 * C));
     if (!scale) return;
     float *shift = scale + C;
     for (int64_t c = 0; c < C; c++) {
@@ -527,7 +520,6 @@ void ck_batchnorm_forward_inference(int64_t rows, int64_t channels, const float 
                 .shift = shift}, view;
     bn_make_view(&j, &view, bn_shift(y, C, rows), 1, scale + 2 * C);
     ck_parallel_for(rows, bn_min_rows(C), bn_elementwise_range, &j);
-    free(scale);
 }
 
 /* The inference map's scale and shift (bn_channel_affine), applied to a kernel's columns
@@ -551,13 +543,9 @@ void ck_batchnorm_backward(int64_t rows, int64_t channels, const float *x, const
                            float *dgamma, float *dbeta) {
     const int64_t C = channels;
     if (C == 0) return;
-    double *sums = malloc((size_t)(2 * C) * sizeof(double));
-    float *buf = malloc((size_t)(9 * C) * sizeof(float));
-    if (!sums || !buf) {
-        free(sums);
-        free(buf);
-        return;
-    }
+    double *sums = (double *)ck_scratch_reserve(&bn_sums_buffer, (size_t)(2 * C) * 2);
+    float *buf = ck_scratch_reserve(&bn_constants_buffer, (size_t)(9 * C));
+    if (!sums || !buf) return;
     float *scale = buf, *k1 = buf + C, *k2 = buf + 2 * C, *rstd = buf + 3 * C;
     bn_job j = {.rows = rows, .channels = C, .x = x, .dy = dy, .y_relu = y_relu, .mean = mean,
                 .dx = dx, .scale = scale, .k1 = k1, .k2 = k2, .rstd = rstd}, view;
@@ -583,8 +571,6 @@ void ck_batchnorm_backward(int64_t rows, int64_t channels, const float *x, const
             ck_parallel_run(j.nthreads, bn_second_pass_thread, &j);
         }
     }
-    free(sums);
-    free(buf);
 }
 
 void ck_batchnorm_update_moving(int64_t channels, float momentum, float one_minus_momentum,

@@ -19,8 +19,6 @@ final class BatchNormalizationStage: TrainingStage {
     private let mean: Tensor, variance: Tensor
     private let relu: Bool
     private let rows: Int, features: Int
-    /// dx for a first stage, which the kernel writes and nobody reads (made on the first step).
-    private var discardedInputGradient: Tensor?
 
     /// nil unless the layer is built for `inputShape`'s last axis and trains (a frozen layer
     /// normalises with its moving statistics: the tape's job).
@@ -54,15 +52,10 @@ final class BatchNormalizationStage: TrainingStage {
 
     func backward(_ x: Tensor, outputGradient: Tensor, inputGradient: Tensor?) throws {
         let g = gamma?.untrackedValue
-        // The kernel always writes dx; a model's first layer has no buffer for it: one of its own.
-        if inputGradient == nil && discardedInputGradient == nil {
-            discardedInputGradient = Tensor(uninitializedShape: output.shape)
-        }
-        guard let dx = inputGradient ?? discardedInputGradient else { return }
         ck_batchnorm_backward(
             Int64(rows), Int64(features), x.pointer, outputGradient.pointer, relu ? UnsafePointer(output.pointer) : nil,
             mean.pointer, variance.pointer, g.map { UnsafePointer($0.pointer) }, normalization.epsilon, 1,
-            dx.pointer, gamma == nil ? nil : gradients[0].gradient.pointer,
+            inputGradient?.pointer, gamma == nil ? nil : gradients[0].gradient.pointer,
             beta == nil ? nil : gradients[gamma == nil ? 0 : 1].gradient.pointer)
     }
 }
