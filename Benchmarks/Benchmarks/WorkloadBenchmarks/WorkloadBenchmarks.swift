@@ -6,6 +6,7 @@
 //   step      forward + loss + backward + Adam update: what one `fit` step costs without the
 //             shuffle and the metric (the model's TrainingPlan: no heap allocation once warm;
 //             the malloc count left is the harness's, measured by the empty iteration)
+//   step (tape)  the same step recorded on a tape and differentiated, as before the plans
 //   predict   one inference batch of 256 through `predict`
 // Metrics: samples/s (custom; the framework's custom metrics are integers), wall clock, and the
 // malloc counters, so the heap allocations per warm step are visible (issue #6 asks for none).
@@ -69,6 +70,18 @@ let benchmarks: @Sendable () -> Void = {
         Benchmark("Workload \(workload) step") { benchmark in
             let start = clock.now
             try bench.step()
+            benchmark.measurement(samplesPerSecond, rate(batch, clock.now - start))
+        }
+        let taped: TrainingBenchmark
+        do {
+            taped = try TrainingBenchmark(workload: workload, data: data)
+            taped.usesTrainingPlan = false
+        } catch {
+            fatalError("WorkloadBenchmarks: \(workload): \(error)")
+        }
+        Benchmark("Workload \(workload) step (tape)") { benchmark in
+            let start = clock.now
+            try taped.step()
             benchmark.measurement(samplesPerSecond, rate(batch, clock.now - start))
         }
         Benchmark("Workload \(workload) predict") { benchmark in

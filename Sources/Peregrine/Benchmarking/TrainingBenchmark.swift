@@ -130,6 +130,17 @@ public final class TrainingBenchmark {
         predictX = try xTest[0..<Swift.min(inferenceBatchSize, xTest.shape[0])]
     }
 
+    /// Whether training steps run on the model's ``TrainingPlan`` (the default) or, set to
+    /// false, on the tape: the two paths side by side in one process.
+    ///
+    /// ```swift
+    /// bench.usesTrainingPlan = false   // step() records and differentiates a tape
+    /// ```
+    public var usesTrainingPlan: Bool {
+        get { model.usesTrainingPlans }
+        set { model.usesTrainingPlans = newValue }
+    }
+
     /// Test images available for ``inferenceSamplesPerSecond(samples:)``.
     public var testSampleCount: Int { xTest.shape[0] }
 

@@ -21,10 +21,12 @@ final class ConvolutionStage: TrainingStage {
     private let activation: ck_activation
     /// The convolution's output when a pool follows (else the stage's output).
     private let convolved: Tensor
-    /// The pool's geometry, its winners, and the backward's masked [pooled] and routed [convolved] gradients.
-    private let pool: (shape: ck_pool2d_shape, winners: ArgmaxBuffer, masked: Tensor, routed: Tensor)?
-    /// act′(y) ⊙ dy when the convolution's backward needs it (sigmoid, tanh; ReLU under col2im).
-    private var activationGradient: Tensor?
+    /// The pool's geometry and its winners.
+    private let pool: (shape: ck_pool2d_shape, winners: ArgmaxBuffer)?
+    /// Backward's temporaries, buffers the plan's stages share: with a pool, dy masked by ReLU′
+    /// [pooled] and routed to the winners [convolved]; without, act′(y) ⊙ dy [convolved] when
+    /// the convolution's backward needs it (sigmoid, tanh; ReLU under col2im).
+    private var scratch: [Tensor] = []
 
     init?(_ conv: Conv2D, pool maxPool: MaxPooling2D?, inputShape: [Int]) {
         guard let kernel = conv.kernel, let activation = conv.activation.fusedKernel, inputShape.count == 4,
@@ -41,8 +43,7 @@ final class ConvolutionStage: TrainingStage {
                 layer: maxPool.name, inputShape: Array(convolved.shape.dropFirst()), batch: inputShape[0])
             else { return nil }
             output = Tensor(uninitializedShape: [inputShape[0], Int(poolShape.out_h), Int(poolShape.out_w), Int(poolShape.channels)])
-            pool = (poolShape, ArgmaxBuffer(count: output.scalarCount), Tensor(uninitializedShape: output.shape),
-                    Tensor(uninitializedShape: convolved.shape))
+            pool = (poolShape, ArgmaxBuffer(count: output.scalarCount))
             layers = [conv, maxPool]
         } else {
             output = convolved
@@ -58,22 +59,28 @@ final class ConvolutionStage: TrainingStage {
         // With a pool, the ReLU is the convolution's (the stage's own activation is the identity).
         let act = pool == nil ? activation : CK_ACT_RELU
         ck_conv2d_forward(&s, x.pointer, w.pointer, b.map { UnsafePointer($0.pointer) }, act, convolved.pointer)
-        if var (poolShape, winners, _, _) = pool {
+        if var (poolShape, winners) = pool {
             ck_maxpool2d_forward(&poolShape, convolved.pointer, output.pointer, winners.buffer.baseAddress)
         }
     }
 
+    func backwardScratchShapes(computesInputGradient: Bool) -> [[Int]] {
+        if pool != nil { return [output.shape, convolved.shape] }
+        return Conv2D.needsActivationGradient(activation, inputGradient: computesInputGradient) ? [convolved.shape] : []
+    }
+
+    func bindBackwardScratch(_ buffers: [Tensor]) { scratch = buffers }
+
     func backward(_ x: Tensor, outputGradient: Tensor, inputGradient: Tensor?) throws {
         var upstream = UnsafePointer(outputGradient.pointer)
-        if var (poolShape, winners, masked, routed) = pool {
+        var activationGradient = scratch.first
+        if var (poolShape, winners) = pool {
+            let (masked, routed) = (scratch[0], scratch[1])
             ck_unary_backward(
                 CK_UNARY_RELU, Int64(output.scalarCount), output.pointer, output.pointer, outputGradient.pointer, masked.pointer)
             ck_maxpool2d_backward(&poolShape, masked.pointer, winners.buffer.baseAddress, routed.pointer)
             upstream = UnsafePointer(routed.pointer)
-        }
-        if activationGradient == nil,
-            Conv2D.needsActivationGradient(activation, inputGradient: inputGradient != nil) {
-            activationGradient = Tensor(uninitializedShape: convolved.shape)   // once, on the first step
+            activationGradient = nil
         }
         let w = kernel.untrackedValue
         Conv2D.convolutionBackward(

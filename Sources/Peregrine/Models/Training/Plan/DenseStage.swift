@@ -3,8 +3,8 @@ import CKernels
 /// A ``Dense`` layer in a ``TrainingPlan``: y = act(x·W + b) with the activation in the GEMM's
 /// store, backward through ``Dense/affineBackward(rows:features:units:x:w:y:upstream:activation:activationGradient:dx:dw:db:)``.
 ///
-/// Buffers, for a batch of `rows` rows: y [rows, units], dz [rows, units] (only with an
-/// activation), dW [features, units], db [units].
+/// Buffers, for a batch of `rows` rows: y [rows, units], dW [features, units], db [units], and
+/// (shared) dz [rows, units] with an activation.
 ///
 /// ```swift
 /// let stage = DenseStage(dense, inputShape: [128, 784])   // nil: not plannable
@@ -16,7 +16,8 @@ final class DenseStage: TrainingStage {
     private let dense: Dense
     private let kernel: Variable, bias: Variable?
     private let activation: ck_activation
-    private let activationGradient: Tensor?
+    /// act′(y) ⊙ dy, with an activation (a buffer the plan's stages share).
+    private var activationGradient: Tensor?
     private let rows: Int, features: Int, units: Int
 
     /// nil unless the layer is built for `inputShape`'s last axis and its activation fuses into
@@ -34,9 +35,14 @@ final class DenseStage: TrainingStage {
         rows = inputShape.dropLast().reduce(1, *)
         layers = [dense]
         output = Tensor(uninitializedShape: Array(inputShape.dropLast()) + [units])
-        activationGradient = activation == CK_ACT_IDENTITY ? nil : Tensor(uninitializedShape: output.shape)
         gradients = [kernel, bias].compactMap { $0 }.map { ($0, Tensor(uninitializedShape: $0.shape)) }
     }
+
+    func backwardScratchShapes(computesInputGradient: Bool) -> [[Int]] {
+        activation == CK_ACT_IDENTITY ? [] : [output.shape]
+    }
+
+    func bindBackwardScratch(_ buffers: [Tensor]) { activationGradient = buffers.first }
 
     func forward(_ x: Tensor) throws {
         let w = kernel.untrackedValue, b = bias?.untrackedValue

@@ -24,7 +24,7 @@ final class ReshapeStage: TrainingStage {
 
     func backward(_ x: Tensor, outputGradient: Tensor, inputGradient: Tensor?) throws {}
 
-    func makeInputGradient(inputShape: [Int], outputGradient: Tensor) -> Tensor {
+    func inputGradientView(inputShape: [Int], outputGradient: Tensor) -> Tensor? {
         Tensor(shape: inputShape, storage: outputGradient.storage)
     }
 }

@@ -79,19 +79,39 @@ final class TrainingPlan {
         gradients = trained.map(\.gradient)
 
         // Gradients from the loss back: stage i's input gradient is stage i−1's output gradient.
-        var outputGradients = [Tensor](repeating: Tensor(uninitializedShape: last.output.shape), count: stages.count)
-        var inputGradients = [Tensor?](repeating: nil, count: stages.count)
-        var runsBackward = [Bool](repeating: false, count: stages.count)
+        // Each lives from one stage's backward to the next one's, so two buffers serve them all,
+        // taken in turn (a reshaping stage's is a view of its output gradient: same buffer).
+        // The stages' own temporaries share a further set. Fewer, reused buffers stay in the
+        // caches as a pool's recycled ones would on the tape.
         var weightsBefore = stages.map { !$0.gradients.isEmpty }
         for i in weightsBefore.indices.dropFirst() { weightsBefore[i] = weightsBefore[i] || weightsBefore[i - 1] }
+        let computesInput = stages.indices.map { $0 > 0 && weightsBefore[$0 - 1] }
+        let boundaryFloats = ([last.output.scalarCount] + stages.indices.filter { computesInput[$0] }
+            .map { stages[$0 - 1].output.scalarCount }).max() ?? 0
+        let boundaries = [TensorStorage<Float>(count: boundaryFloats), TensorStorage<Float>(count: boundaryFloats)]
+        func view(_ root: TensorStorage<Float>, _ shape: [Int]) -> Tensor {
+            Tensor(shape: shape, storage: TensorStorage(viewing: root, offset: 0, count: shape.reduce(1, *)))
+        }
+        var outputGradients = [Tensor](repeating: view(boundaries[0], last.output.shape), count: stages.count)
+        var inputGradients = [Tensor?](repeating: nil, count: stages.count)
+        var runsBackward = [Bool](repeating: false, count: stages.count)
+        var scratchShapes: [[[Int]]] = []
         for i in stages.indices.reversed() {
-            let needsInput = i > 0 && weightsBefore[i - 1]
-            runsBackward[i] = needsInput || !stages[i].gradients.isEmpty
-            if needsInput {
-                let gradient = stages[i].makeInputGradient(inputShape: stages[i - 1].output.shape, outputGradient: outputGradients[i])
-                inputGradients[i] = gradient
-                outputGradients[i - 1] = gradient
-            }
+            runsBackward[i] = computesInput[i] || !stages[i].gradients.isEmpty
+            scratchShapes.insert(runsBackward[i] ? stages[i].backwardScratchShapes(computesInputGradient: computesInput[i]) : [], at: 0)
+            guard computesInput[i] else { continue }
+            let shape = stages[i - 1].output.shape, upstream = outputGradients[i]
+            let gradient = stages[i].inputGradientView(inputShape: shape, outputGradient: upstream)
+                ?? view(upstream.storage.viewed === boundaries[0] ? boundaries[1] : boundaries[0], shape)
+            inputGradients[i] = gradient
+            outputGradients[i - 1] = gradient
+        }
+        let slots = scratchShapes.map(\.count).max() ?? 0
+        let scratch = (0..<slots).map { slot in
+            TensorStorage<Float>(count: scratchShapes.compactMap { $0.count > slot ? $0[slot].reduce(1, *) : nil }.max() ?? 0)
+        }
+        for (stage, shapes) in zip(stages, scratchShapes) where !shapes.isEmpty {
+            stage.bindBackwardScratch(shapes.enumerated().map { view(scratch[$0.offset], $0.element) })
         }
         self.outputGradients = outputGradients
         self.inputGradients = inputGradients

@@ -23,15 +23,22 @@ protocol TrainingStage: AnyObject {
     /// Writes the weight gradients, and dL/dx into `inputGradient` unless it is nil (nothing
     /// before this stage needs it), from dL/d``output``. `x` is the input `forward` saw.
     func backward(_ x: Tensor, outputGradient: Tensor, inputGradient: Tensor?) throws
-    /// The buffer dL/dx goes to: by default a new one of the input's shape; a stage that only
-    /// reshapes returns a view of its output gradient instead.
-    func makeInputGradient(inputShape: [Int], outputGradient: Tensor) -> Tensor
+    /// For a stage that only reshapes: dL/dx as a view of dL/dy (nil, the default: the plan
+    /// gives dL/dx a buffer of its own).
+    func inputGradientView(inputShape: [Int], outputGradient: Tensor) -> Tensor?
+    /// The shapes of the temporaries ``backward(_:outputGradient:inputGradient:)`` needs, each
+    /// live only during that call (so the plan lets all stages share them).
+    func backwardScratchShapes(computesInputGradient: Bool) -> [[Int]]
+    /// The buffers for ``backwardScratchShapes(computesInputGradient:)``, in the same order.
+    func bindBackwardScratch(_ buffers: [Tensor])
 }
 
 extension TrainingStage {
-    func makeInputGradient(inputShape: [Int], outputGradient: Tensor) -> Tensor {
-        Tensor(uninitializedShape: inputShape)
-    }
+    func inputGradientView(inputShape: [Int], outputGradient: Tensor) -> Tensor? { nil }
+
+    func backwardScratchShapes(computesInputGradient: Bool) -> [[Int]] { [] }
+
+    func bindBackwardScratch(_ buffers: [Tensor]) {}
 
     var gradients: [(variable: Variable, gradient: Tensor)] { [] }
 }
