@@ -93,6 +93,8 @@ extension Model {
         for callback in callbacks { callback.model = self }
         for callback in callbacks { try callback.onTrainBegin() }
         var lastLogs: [String: Float] = [:]
+        var batches = BatchAssembler(x: trainX, y: trainY)
+        var plannedOutput: (predictions: [Tensor], masks: [Tensor?], losses: [Float]) = ([Tensor(0)], [nil], [0])
 
         for epoch in 0..<epochs {
             if verbose.level == 1 && epochs > 1 { ProgressBar.standardOutput("Epoch \(epoch + 1)/\(epochs)\n") }
@@ -103,10 +105,22 @@ extension Model {
             var logs: [String: Float] = [:]
             for step in 0..<steps {
                 let range = step * batchSize..<Swift.min(trainCount, (step + 1) * batchSize)
-                let xb = try trainX.map { try batch($0, range, order) }
-                let yb = try trainY.map { try batch($0, range, order) }
-                let (total, perOutput, predictions, masks) = try trainStep(training, xb, yb)
-                logs = try updateTrackers(trackers, training, yb, predictions, masks, total, perOutput, batch: range.count)
+                try batches.assemble(range, order: order)
+                if let plan = trainingPlans.plan(for: self, training: training, x: batches.x, y: batches.y) {
+                    // The planned step, and its bookkeeping in buffers kept from the last batch:
+                    // once warm, a step allocates nothing.
+                    let loss = try plan.step(batches.x[0], batches.y[0], optimizer: training.optimizer)
+                    plannedOutput.predictions[0] = plan.predictions
+                    plannedOutput.losses[0] = loss
+                    try updateTrackers(
+                        trackers, training, batches.y, plannedOutput.predictions, plannedOutput.masks, total: loss,
+                        perOutput: plannedOutput.losses, batch: range.count, logs: &logs)
+                } else {
+                    let (total, perOutput, predictions, masks) = try trainStep(training, batches.x, batches.y)
+                    try updateTrackers(
+                        trackers, training, batches.y, predictions, masks, total: total.scalar ?? .nan,
+                        perOutput: perOutput.map { $0.scalar ?? .nan }, batch: range.count, logs: &logs)
+                }
                 bar?.update(step + 1, values: logs)
                 for callback in callbacks { try callback.onBatchEnd(step, logs: logs) }
                 if stopTraining { break }
@@ -153,7 +167,9 @@ extension Model {
                 let yb = try y.map { try $0.rowsView(range) }
                 let (predictions, masks) = try callWithMasks(xb, training: false)
                 let (total, perOutput) = try weightedLoss(training, yb, predictions, masks)
-                logs = try updateTrackers(trackers, training, yb, predictions, masks, total, perOutput, batch: range.count)
+                try updateTrackers(
+                    trackers, training, yb, predictions, masks, total: total.scalar ?? .nan,
+                    perOutput: perOutput.map { $0.scalar ?? .nan }, batch: range.count, logs: &logs)
                 bar?.update(step + 1, values: logs)
             }
             return logs
@@ -213,16 +229,12 @@ extension Model {
 
     /// The compiled losses of each output (weighted by the output's Keras mask, if any) and
     /// their weighted total.
-    /// One optimizer step on one batch: the model's ``TrainingPlan`` for this batch shape when
-    /// it has one, else forward and loss recorded on a tape, its gradients, the optimizer's update.
+    /// One optimizer step on one batch, on a tape: forward and loss recorded, their gradients, the
+    /// optimizer's update (what `fit` runs when the model has no ``TrainingPlan`` for the batch).
     /// Returns the loss and what the metrics need.
     func trainStep(_ training: TrainingConfiguration, _ x: [Tensor], _ y: [Tensor]) throws
         -> (total: Tensor, perOutput: [Tensor], predictions: [Tensor], masks: [Tensor?])
     {
-        if let plan = trainingPlans.plan(for: self, training: training, x: x, y: y) {
-            let total = Tensor(try plan.step(x[0], y[0], optimizer: training.optimizer))
-            return (total, [total], [plan.predictions], [nil])
-        }
         let tape = GradientTape()
         let (total, perOutput, predictions, masks) = try tape.recording {
             let (predictions, masks) = try callWithMasks(x, training: true)
@@ -250,35 +262,30 @@ extension Model {
         return (0...training.losses.count).map { _ in MeanMetric(name: "loss") }
     }
 
-    /// Adds a batch to the running means and returns the logs so far.
+    /// Adds a batch to the running means and writes the logs so far into `logs` (in place: the
+    /// same keys every batch, so a warm step does not allocate a dictionary).
     private func updateTrackers(
         _ trackers: [MeanMetric], _ training: TrainingConfiguration, _ y: [Tensor], _ predictions: [Tensor],
-        _ masks: [Tensor?], _ total: Tensor, _ perOutput: [Tensor], batch: Int
-    ) throws -> [String: Float] {
-        trackers[0].add(total.scalar ?? .nan, weight: batch)
-        var logs = ["loss": trackers[0].result]
+        _ masks: [Tensor?], total: Float, perOutput: [Float], batch: Int, logs: inout [String: Float]
+    ) throws {
+        trackers[0].add(total, weight: batch)
+        logs["loss"] = trackers[0].result
         let multiple = perOutput.count > 1
         for (index, loss) in perOutput.enumerated() {
             let prefix = multiple ? outputName(index) + "_" : ""
             if multiple {
-                trackers[index + 1].add(loss.scalar ?? .nan, weight: batch)
+                trackers[index + 1].add(loss, weight: batch)
                 logs[prefix + "loss"] = trackers[index + 1].result
             }
             for metric in training.metrics[index] {
                 try metric.update(y[index], predictions[index], mask: index < masks.count ? masks[index] : nil)
-                logs[prefix + metric.name] = metric.result
+                logs[multiple ? prefix + metric.name : metric.name] = metric.result
             }
         }
-        return logs
     }
 
     private func outputName(_ index: Int) -> String {
         index < outputs.count ? outputs[index].layer.name : "output_\(index)"
-    }
-
-    private func batch(_ tensor: Tensor, _ range: Range<Int>, _ order: IntTensor?) throws -> Tensor {
-        guard let order else { return try tensor.rowsView(range) }
-        return try tensor.gatherRows(try order[range])
     }
 
     /// A seeded random order of `count` rows, from the global stream (so `RandomGenerator.setSeed`

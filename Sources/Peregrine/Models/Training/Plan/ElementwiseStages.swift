@@ -11,16 +11,21 @@ final class ReshapeStage: TrainingStage {
     let layers: [Layer]
     private(set) var output: Tensor
     private let outputShape: [Int]
+    /// What ``output`` is between steps, so that the stage does not keep the last input alive.
+    private let idle: Tensor
 
     init(_ layer: Layer, outputShape: [Int]) {
         layers = [layer]
         self.outputShape = outputShape
-        output = Tensor(uninitializedShape: outputShape)
+        idle = Tensor(uninitializedShape: outputShape)
+        output = idle
     }
 
     func forward(_ x: Tensor) throws {
         output = Tensor(shape: outputShape, storage: x.storage)
     }
+
+    func endStep() { output = idle }
 
     func backward(_ x: Tensor, outputGradient: Tensor, inputGradient: Tensor?) throws {}
 

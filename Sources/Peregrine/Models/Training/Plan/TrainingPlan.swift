@@ -193,6 +193,7 @@ final class TrainingPlan {
         for i in stages.indices.reversed() where runsBackward[i] {
             try stages[i].backward(i == 0 ? x : stages[i - 1].output, outputGradient: outputGradients[i], inputGradient: inputGradients[i])
         }
+        for stage in stages.dropLast() { stage.endStep() }   // the last one's output is the predictions
         try optimizer.apply(gradients, to: variables)
         return loss
     }

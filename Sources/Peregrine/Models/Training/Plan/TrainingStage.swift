@@ -31,6 +31,9 @@ protocol TrainingStage: AnyObject {
     func backwardScratchShapes(computesInputGradient: Bool) -> [[Int]]
     /// The buffers for ``backwardScratchShapes(computesInputGradient:)``, in the same order.
     func bindBackwardScratch(_ buffers: [Tensor])
+    /// Called after a step's backward pass: lets go of anything that refers to the step's input
+    /// (so `fit` can gather the next batch into the same buffer).
+    func endStep()
 }
 
 extension TrainingStage {
@@ -39,6 +42,8 @@ extension TrainingStage {
     func backwardScratchShapes(computesInputGradient: Bool) -> [[Int]] { [] }
 
     func bindBackwardScratch(_ buffers: [Tensor]) {}
+
+    func endStep() {}
 
     var gradients: [(variable: Variable, gradient: Tensor)] { [] }
 }
