@@ -19,13 +19,16 @@ final class ConvolutionStage: TrainingStage {
     private let kernel: Variable, bias: Variable?
     private let shape: ck_conv2d_shape
     private let activation: ck_activation
-    /// The convolution's output when a pool follows (else the stage's output).
-    private let convolved: Tensor
+    /// The convolution's output: the stage's output, or with a pool, a shared temporary read
+    /// only by the pooling (the tape frees it there too).
+    private var convolved: Tensor
+    private let convolvedShape: [Int]
     /// The pool's geometry and its winners.
     private let pool: (shape: ck_pool2d_shape, winners: ArgmaxBuffer)?
-    /// Backward's temporaries, buffers the plan's stages share: with a pool, dy masked by ReLU′
-    /// [pooled] and routed to the winners [convolved]; without, act′(y) ⊙ dy [convolved] when
-    /// the convolution's backward needs it (sigmoid, tanh; ReLU under col2im).
+    /// Temporaries, buffers the plan's stages share: with a pool, dy masked by ReLU′ [pooled]
+    /// and routed to the winners [convolved] (the forward's convolved output before that);
+    /// without, act′(y) ⊙ dy [convolved] when the convolution's backward needs it (sigmoid,
+    /// tanh; ReLU under col2im).
     private var scratch: [Tensor] = []
 
     init?(_ conv: Conv2D, pool maxPool: MaxPooling2D?, inputShape: [Int]) {
@@ -37,10 +40,12 @@ final class ConvolutionStage: TrainingStage {
         bias = conv.bias
         self.shape = shape
         self.activation = maxPool == nil ? activation : CK_ACT_IDENTITY
-        convolved = Tensor(uninitializedShape: [Int(shape.batch), Int(shape.out_h), Int(shape.out_w), Int(shape.out_c)])
+        convolvedShape = [Int(shape.batch), Int(shape.out_h), Int(shape.out_w), Int(shape.out_c)]
+        // With a pool, the plan binds a shared buffer (bindTemporaries) before the first step.
+        convolved = Tensor(uninitializedShape: maxPool == nil ? convolvedShape : [0])
         if let maxPool {
             guard let poolShape = try? maxPool.geometry.shape(
-                layer: maxPool.name, inputShape: Array(convolved.shape.dropFirst()), batch: inputShape[0])
+                layer: maxPool.name, inputShape: Array(convolvedShape.dropFirst()), batch: inputShape[0])
             else { return nil }
             output = Tensor(uninitializedShape: [inputShape[0], Int(poolShape.out_h), Int(poolShape.out_w), Int(poolShape.channels)])
             pool = (poolShape, ArgmaxBuffer(count: output.scalarCount))
@@ -64,12 +69,15 @@ final class ConvolutionStage: TrainingStage {
         }
     }
 
-    func backwardScratchShapes(computesInputGradient: Bool) -> [[Int]] {
-        if pool != nil { return [output.shape, convolved.shape] }
-        return Conv2D.needsActivationGradient(activation, inputGradient: computesInputGradient) ? [convolved.shape] : []
+    func temporaryShapes(computesInputGradient: Bool) -> [[Int]] {
+        if pool != nil { return [output.shape, convolvedShape] }
+        return Conv2D.needsActivationGradient(activation, inputGradient: computesInputGradient) ? [convolvedShape] : []
     }
 
-    func bindBackwardScratch(_ buffers: [Tensor]) { scratch = buffers }
+    func bindTemporaries(_ buffers: [Tensor]) {
+        scratch = buffers
+        if pool != nil { convolved = buffers[1] }
+    }
 
     func backward(_ x: Tensor, outputGradient: Tensor, inputGradient: Tensor?) throws {
         var upstream = UnsafePointer(outputGradient.pointer)

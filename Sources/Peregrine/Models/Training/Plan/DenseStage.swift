@@ -38,11 +38,11 @@ final class DenseStage: TrainingStage {
         gradients = [kernel, bias].compactMap { $0 }.map { ($0, Tensor(uninitializedShape: $0.shape)) }
     }
 
-    func backwardScratchShapes(computesInputGradient: Bool) -> [[Int]] {
+    func temporaryShapes(computesInputGradient: Bool) -> [[Int]] {
         activation == CK_ACT_IDENTITY ? [] : [output.shape]
     }
 
-    func bindBackwardScratch(_ buffers: [Tensor]) { activationGradient = buffers.first }
+    func bindTemporaries(_ buffers: [Tensor]) { activationGradient = buffers.first }
 
     func forward(_ x: Tensor) throws {
         let w = kernel.untrackedValue, b = bias?.untrackedValue

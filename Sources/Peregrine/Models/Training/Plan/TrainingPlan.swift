@@ -98,7 +98,7 @@ final class TrainingPlan {
         var scratchShapes: [[[Int]]] = []
         for i in stages.indices.reversed() {
             runsBackward[i] = computesInput[i] || !stages[i].gradients.isEmpty
-            scratchShapes.insert(runsBackward[i] ? stages[i].backwardScratchShapes(computesInputGradient: computesInput[i]) : [], at: 0)
+            scratchShapes.insert(stages[i].temporaryShapes(computesInputGradient: computesInput[i]), at: 0)
             guard computesInput[i] else { continue }
             let shape = stages[i - 1].output.shape, upstream = outputGradients[i]
             let gradient = stages[i].inputGradientView(inputShape: shape, outputGradient: upstream)
@@ -111,7 +111,7 @@ final class TrainingPlan {
             TensorStorage<Float>(count: scratchShapes.compactMap { $0.count > slot ? $0[slot].reduce(1, *) : nil }.max() ?? 0)
         }
         for (stage, shapes) in zip(stages, scratchShapes) where !shapes.isEmpty {
-            stage.bindBackwardScratch(shapes.enumerated().map { view(scratch[$0.offset], $0.element) })
+            stage.bindTemporaries(shapes.enumerated().map { view(scratch[$0.offset], $0.element) })
         }
         self.outputGradients = outputGradients
         self.inputGradients = inputGradients

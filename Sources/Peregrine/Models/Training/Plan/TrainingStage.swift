@@ -26,11 +26,12 @@ protocol TrainingStage: AnyObject {
     /// For a stage that only reshapes: dL/dx as a view of dL/dy (nil, the default: the plan
     /// gives dL/dx a buffer of its own).
     func inputGradientView(inputShape: [Int], outputGradient: Tensor) -> Tensor?
-    /// The shapes of the temporaries ``backward(_:outputGradient:inputGradient:)`` needs, each
-    /// live only during that call (so the plan lets all stages share them).
-    func backwardScratchShapes(computesInputGradient: Bool) -> [[Int]]
-    /// The buffers for ``backwardScratchShapes(computesInputGradient:)``, in the same order.
-    func bindBackwardScratch(_ buffers: [Tensor])
+    /// The shapes of the temporaries the stage needs, each live only within one call of
+    /// ``forward(_:)`` or ``backward(_:outputGradient:inputGradient:)`` (so the plan lets all
+    /// stages share them).
+    func temporaryShapes(computesInputGradient: Bool) -> [[Int]]
+    /// The buffers for ``temporaryShapes(computesInputGradient:)``, in the same order.
+    func bindTemporaries(_ buffers: [Tensor])
     /// Called after a step's backward pass: lets go of anything that refers to the step's input
     /// (so `fit` can gather the next batch into the same buffer).
     func endStep()
@@ -39,9 +40,9 @@ protocol TrainingStage: AnyObject {
 extension TrainingStage {
     func inputGradientView(inputShape: [Int], outputGradient: Tensor) -> Tensor? { nil }
 
-    func backwardScratchShapes(computesInputGradient: Bool) -> [[Int]] { [] }
+    func temporaryShapes(computesInputGradient: Bool) -> [[Int]] { [] }
 
-    func bindBackwardScratch(_ buffers: [Tensor]) {}
+    func bindTemporaries(_ buffers: [Tensor]) {}
 
     func endStep() {}
 
