@@ -22,11 +22,7 @@ struct BadInputCase: Sendable, CustomTestStringConvertible {
 /// message contains every string in `mentions` — the op or layer's name, the expectation and
 /// what came (shapes, values, names).
 @Suite struct BadInputMessageTests {
-    static let weightsFolder: URL = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("peregrine-badinput-\(getpid())")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }()
+    static let weightsFolder: URL = (try? TestFiles.directory("badinput")) ?? TestFiles.root
 
     /// A built Sequential 4 → 3 → 2, named so that messages can be checked.
     static func smallModel(_ name: String) throws -> Sequential {

@@ -26,10 +26,7 @@ import Testing
     }
 
     static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("peregrine-data-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        try TestFiles.directory("data")
     }
 
     /// The message of the PeregrineError that `body` throws (fails the test if it does not).

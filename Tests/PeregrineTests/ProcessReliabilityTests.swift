@@ -23,10 +23,7 @@ import Glibc
     }
 
     static func temporaryDirectory(_ name: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("peregrine-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        try TestFiles.directory(name)
     }
 
     /// A child that runs `peregrine train --save` over an existing checkpoint is killed with
