@@ -33,7 +33,7 @@ final class ConvolutionStage: TrainingStage {
 
     init?(_ conv: Conv2D, pool maxPool: MaxPooling2D?, inputShape: [Int]) {
         guard let kernel = conv.kernel, let activation = conv.activation.fusedKernel, inputShape.count == 4,
-            maxPool == nil || activation == CK_ACT_RELU,
+            inputShape[3] == kernel.shape[2] * conv.groups, maxPool == nil || activation == CK_ACT_RELU,
             let shape = try? conv.geometry(inputShape: Array(inputShape.dropFirst()), batch: inputShape[0])
         else { return nil }
         self.kernel = kernel
@@ -64,7 +64,8 @@ final class ConvolutionStage: TrainingStage {
         // With a pool, the ReLU is the convolution's (the stage's own activation is the identity).
         let act = pool == nil ? activation : CK_ACT_RELU
         ck_conv2d_forward(&s, x.pointer, w.pointer, b.map { UnsafePointer($0.pointer) }, act, convolved.pointer)
-        if var (poolShape, winners) = pool {
+        if let (shape, winners) = pool {
+            var poolShape = shape
             ck_maxpool2d_forward(&poolShape, convolved.pointer, output.pointer, winners.buffer.baseAddress)
         }
     }
@@ -82,7 +83,8 @@ final class ConvolutionStage: TrainingStage {
     func backward(_ x: Tensor, outputGradient: Tensor, inputGradient: Tensor?) throws {
         var upstream = UnsafePointer(outputGradient.pointer)
         var activationGradient = scratch.first
-        if var (poolShape, winners) = pool {
+        if let (shape, winners) = pool {
+            var poolShape = shape
             let (masked, routed) = (scratch[0], scratch[1])
             ck_unary_backward(
                 CK_UNARY_RELU, Int64(output.scalarCount), output.pointer, output.pointer, outputGradient.pointer, masked.pointer)

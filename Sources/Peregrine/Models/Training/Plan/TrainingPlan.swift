@@ -124,19 +124,22 @@ final class TrainingPlan {
         total = Tensor(uninitializedShape: [])
     }
 
-    /// The stage that runs `layer` (with `next` fused in where the tape fuses it), or nil.
+    /// The stage that runs `layer` (with `next` fused in exactly where `Sequential` fuses it on
+    /// a tape, GraphFusions), or nil.
     private static func stage(_ layer: Layer, next: Layer?, inputShape shape: [Int]) -> TrainingStage? {
+        let fusion = next.flatMap { GraphFusions.chain(head: layer, following: [$0])?.kind }
         // Exact classes only: a subclass may override `call`, and the plan would not run it.
         switch layer {
         case let dense as Dense where type(of: dense) == Dense.self:
             return DenseStage(dense, inputShape: shape)
         case let conv as Conv2D where type(of: conv) == Conv2D.self:
-            let pool = (next as? MaxPooling2D).flatMap { type(of: $0) == MaxPooling2D.self ? $0 : nil }
-            return ConvolutionStage(conv, pool: conv.activation == .relu ? pool : nil, inputShape: shape)
+            let pool = fusion == .convReLUMaxPool ? next as? MaxPooling2D : nil
+            if pool.map({ type(of: $0) != MaxPooling2D.self }) == true { return nil }
+            return ConvolutionStage(conv, pool: pool, inputShape: shape)
         case let pool as MaxPooling2D where type(of: pool) == MaxPooling2D.self:
             return MaxPoolingStage(pool, inputShape: shape)
         case let norm as BatchNormalization where type(of: norm) == BatchNormalization.self:
-            let relu = (next as? Activation).flatMap { type(of: $0) == Activation.self && $0.activation == .relu ? $0 : nil }
+            let relu = fusion == .batchNormReLU ? next as? Activation : nil
             return BatchNormalizationStage(norm, relu: relu, inputShape: shape)
         case let flatten as Flatten where type(of: flatten) == Flatten.self:
             return ReshapeStage(flatten, outputShape: [shape[0], shape.dropFirst().reduce(1, *)])
