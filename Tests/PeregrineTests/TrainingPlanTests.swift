@@ -9,14 +9,28 @@ import Testing
 struct TrainingPlanTests {
     enum Architecture: String, CaseIterable {
         case dense, convolution, normalization, lstm, lstmBackwards
+        /// Probabilities from a last Dense's softmax, sparse labels.
+        case softmaxOutput
+        /// One-hot targets, CategoricalCrossentropy on logits / on a softmax's probabilities.
+        case categorical, categoricalSoftmax
+    }
+
+    /// The loss each architecture trains with.
+    static func loss(_ architecture: Architecture) -> any Loss {
+        switch architecture {
+        case .softmaxOutput: SparseCategoricalCrossentropy()
+        case .categorical: CategoricalCrossentropy(fromLogits: true)
+        case .categoricalSoftmax: CategoricalCrossentropy()
+        default: SparseCategoricalCrossentropy(fromLogits: true)
+        }
     }
 
     /// Per-sample input shape and number of classes of each architecture.
     static func data(_ architecture: Architecture) -> (shape: [Int], classes: Int) {
         switch architecture {
-        case .dense: ([5, 7], 4)
-        case .convolution, .normalization: ([9, 8, 3], 5)
-        case .lstm, .lstmBackwards: ([6, 5], 3)
+        case .dense, .softmaxOutput: ([5, 7], 4)
+        case .convolution, .normalization, .categorical: ([9, 8, 3], 5)
+        case .lstm, .lstmBackwards, .categoricalSoftmax: ([6, 5], 3)
         }
     }
 
@@ -74,6 +88,27 @@ struct TrainingPlanTests {
                 LSTM(units: 6, goBackwards: true)
                 Dense(units: classes)
             }
+        case .softmaxOutput:
+            return try Sequential {
+                Input(shape: shape)
+                Flatten()
+                Dense(units: 12, activation: .relu)
+                Dense(units: classes, activation: .softmax)
+            }
+        case .categorical:
+            return try Sequential {
+                Input(shape: shape)
+                Conv2D(filters: 4, kernelSize: (3, 3), activation: .relu)
+                MaxPooling2D()
+                Flatten()
+                Dense(units: classes)
+            }
+        case .categoricalSoftmax:
+            return try Sequential {
+                Input(shape: shape)
+                LSTM(units: 5)
+                Dense(units: classes, activation: .softmax)
+            }
         }
     }
 
@@ -88,12 +123,13 @@ struct TrainingPlanTests {
                 try weight.assign(try Tensor.randomUniform(weight.shape, lowerBound: -0.5, upperBound: 0.5, seed: UInt64(index + 1)))
             }
             model.usesTrainingPlans = plans
-            try model.compile(
-                optimizer: try Adam(learningRate: 0.01), loss: SparseCategoricalCrossentropy(fromLogits: true),
-                metrics: ["accuracy"])
+            try model.compile(optimizer: try Adam(learningRate: 0.01), loss: loss(architecture), metrics: ["accuracy"])
             let (shape, classes) = data(architecture)
             let x = try Tensor.randomUniform([40] + shape, lowerBound: -1, upperBound: 1, seed: 5)
-            let y = Tensor((0..<40).map { Float(($0 * 7 + 3) % classes) })
+            let indices = (0..<40).map { ($0 * 7 + 3) % classes }
+            let y = loss(architecture) is CategoricalCrossentropy
+                ? try Tensor(shape: [40, classes], scalars: indices.flatMap { i in (0..<classes).map { $0 == i ? 1 : 0 } })
+                : Tensor(indices.map(Float.init))
             let history = try model.fit(x, y, batchSize: 16, epochs: 2, verbose: .silent, shuffle: false)
             return (model.weights.map { $0.value.scalars.map(\.bitPattern) }, history.history["loss"] ?? [],
                     model.trainingPlans.count)
@@ -127,8 +163,8 @@ struct TrainingPlanTests {
         return (model, x, Tensor((0..<40).map { Float($0 % 4) }))
     }
 
-    /// What a plan does not cover trains on the tape: a frozen layer, another loss, labels of
-    /// another shape.
+    /// What a plan does not cover trains on the tape: a frozen layer, another loss, a softmax
+    /// that needs its own backward, labels of another shape.
     @Test func uncoveredModelsTrainOnTheTape() throws {
         let frozen = try Self.denseSetup()
         frozen.model.layers[1].trainable = false
@@ -138,6 +174,19 @@ struct TrainingPlanTests {
         let probabilities = try Self.denseSetup(loss: SparseCategoricalCrossentropy())
         _ = try probabilities.model.fit(probabilities.x, probabilities.y, batchSize: 16, verbose: .silent, shuffle: false)
         #expect(probabilities.model.trainingPlans.count == 0)
+
+        // A softmax whose backward the loss does not skip: in a hidden layer, or scored as logits.
+        for (hidden, fromLogits) in [(true, true), (false, true)] {
+            let model = try Sequential {
+                Input(shape: [5, 7])
+                Flatten()
+                Dense(units: 8, activation: hidden ? .softmax : .relu)
+                Dense(units: 4, activation: hidden ? .linear : .softmax)
+            }
+            try model.compile(optimizer: try Adam(), loss: SparseCategoricalCrossentropy(fromLogits: fromLogits))
+            _ = try model.fit(frozen.x, frozen.y, batchSize: 16, verbose: .silent, shuffle: false)
+            #expect(model.trainingPlans.count == 0, "softmax \(hidden ? "hidden" : "last, scored as logits")")
+        }
 
         let columns = try Self.denseSetup()
         _ = try columns.model.fit(columns.x, try columns.y.reshaped(to: [40, 1]), batchSize: 16, verbose: .silent, shuffle: false)

@@ -2,6 +2,8 @@ import CKernels
 
 /// A ``Dense`` layer in a ``TrainingPlan``: y = act(x·W + b) with the activation in the GEMM's
 /// store, backward through ``Dense/affineBackward(rows:features:units:x:w:y:upstream:activation:activationGradient:dx:dw:db:)``.
+/// With a softmax the output is softmax(z) of z = x·W + b kept apart: the model's last layer,
+/// whose cross-entropy is computed from z (``softmaxLogits``), so backward starts from dL/dz.
 ///
 /// Buffers, for a batch of `rows` rows: y [rows, units], dW [features, units], db [units], and
 /// (shared) dz [rows, units] with an activation.
@@ -16,15 +18,18 @@ final class DenseStage: TrainingStage {
     private let dense: Dense
     private let kernel: Variable, bias: Variable?
     private let activation: ck_activation
+    /// z, when the output is softmax(z).
+    let softmaxLogits: Tensor?
     /// act′(y) ⊙ dy, with an activation (a buffer the plan's stages share).
     private var activationGradient: Tensor?
     private let rows: Int, features: Int, units: Int
 
     /// nil unless the layer is built for `inputShape`'s last axis and its activation fuses into
-    /// the GEMM (linear, relu, sigmoid, tanh), as the taped call would run it.
+    /// the GEMM (linear, relu, sigmoid, tanh) or is a softmax over [rows, units].
     init?(_ dense: Dense, inputShape: [Int]) {
-        guard let kernel = dense.kernel, let activation = dense.activation.fusedKernel, inputShape.count >= 2,
-            inputShape.last == kernel.shape[0]
+        let softmax = dense.activation == .softmax && inputShape.count == 2
+        guard let kernel = dense.kernel, let activation = softmax ? CK_ACT_IDENTITY : dense.activation.fusedKernel,
+            inputShape.count >= 2, inputShape.last == kernel.shape[0]
         else { return nil }
         self.dense = dense
         self.kernel = kernel
@@ -35,6 +40,7 @@ final class DenseStage: TrainingStage {
         rows = inputShape.dropLast().reduce(1, *)
         layers = [dense]
         output = Tensor(uninitializedShape: Array(inputShape.dropLast()) + [units])
+        softmaxLogits = softmax ? Tensor(uninitializedShape: output.shape) : nil
         gradients = [kernel, bias].compactMap { $0 }.map { ($0, Tensor(uninitializedShape: $0.shape)) }
     }
 
@@ -49,7 +55,9 @@ final class DenseStage: TrainingStage {
         GEMM.sgemm(
             transA: false, transB: false, m: rows, n: units, k: features, alpha: 1,
             a: x.pointer, lda: Swift.max(features, 1), b: w.pointer, ldb: units, beta: 0,
-            c: output.pointer, ldc: units, bias: b.map { UnsafePointer($0.pointer) }, activation: activation)
+            c: (softmaxLogits ?? output).pointer, ldc: units, bias: b.map { UnsafePointer($0.pointer) },
+            activation: activation)
+        if let softmaxLogits { ck_softmax(Int64(rows), Int64(units), softmaxLogits.pointer, output.pointer) }
     }
 
     func backward(_ x: Tensor, outputGradient: Tensor, inputGradient: Tensor?) throws {

@@ -16,8 +16,10 @@ import Glibc
 /// - a `Sequential` model of `Dense`, `Conv2D`, `MaxPooling2D`, `BatchNormalization`,
 ///   `Activation` (ReLU, sigmoid, tanh, linear), `Dropout`, `Flatten` and plain `LSTM` layers
 ///   (exactly these classes, built, every weight trainable);
-/// - one loss, `SparseCategoricalCrossentropy(fromLogits: true)` with its defaults, weight 1;
-/// - integer class labels of shape `[batch]`, and the numerics check off.
+/// - one loss, weight 1: `SparseCategoricalCrossentropy` (class indices `[batch]`) or
+///   `CategoricalCrossentropy` (targets `[batch, classes]`, no label smoothing), on logits or on
+///   the probabilities of a last `Dense(activation: .softmax)` (scored from its logits, as Keras);
+/// - the numerics check off.
 /// Anything else trains on the tape, as before. `PEREGRINE_TRAINING_PLAN=0` turns plans off
 /// (to compare the two paths).
 ///
@@ -43,8 +45,12 @@ final class TrainingPlan {
     private let inputGradients: [Tensor?]
     /// Per stage: whether its backward has anything to do.
     private let runsBackward: [Bool]
-    /// The loss: labels as int32 [batch] (with the kernel's validity flags), per-sample losses,
-    /// their sum.
+    /// The cross-entropies a plan computes: on class indices [batch] (`SparseCategoricalCrossentropy`)
+    /// or on one-hot or soft targets [batch, classes] (`CategoricalCrossentropy`).
+    enum CrossEntropy { case sparse, categorical }
+    private let loss: CrossEntropy
+    /// The loss's buffers: labels as int32 [batch] (with the kernel's validity flags), per-sample
+    /// losses, their sum.
     private let labels: IntTensor, valid: Tensor, perSample: Tensor, total: Tensor
     private let classes: Int
 
@@ -53,9 +59,7 @@ final class TrainingPlan {
     init?(model: Model, layers modelLayers: [Layer], training: TrainingConfiguration, x: Tensor, y: Tensor) {
         guard Self.isEnabled, !NumericsCheck.isOn, model.trainable, x.rank >= 2,
             training.losses.count == 1, training.lossWeights == [1],
-            let loss = training.losses[0] as? SparseCategoricalCrossentropy,
-            loss.fromLogits, loss.ignoreClass == nil, loss.reduction == .sumOverBatchSize,
-            y.shape == [x.shape[0]]
+            let (loss, fromLogits) = Self.plannedLoss(training.losses[0])
         else { return nil }
         var stages: [TrainingStage] = []
         var shape = x.shape
@@ -70,7 +74,13 @@ final class TrainingPlan {
             shape = stage.output.shape
             index += stage.layers.count
         }
-        guard let last = stages.last, shape.count == 2, shape[0] == x.shape[0], shape[1] > 0 else { return nil }
+        // Logits, or probabilities from a last Dense's softmax (scored from its logits, as Keras
+        // does); a softmax anywhere else would need its own backward: the tape's.
+        guard let last = stages.last, shape.count == 2, shape[0] == x.shape[0], shape[1] > 0,
+            stages.dropLast().allSatisfy({ $0.softmaxLogits == nil }), fromLogits == (last.softmaxLogits == nil),
+            loss == .sparse ? y.shape == [x.shape[0]] : y.shape == shape
+        else { return nil }
+        self.loss = loss
         self.stages = stages
         inputShape = x.shape
         layers = stages.flatMap(\.layers)
@@ -155,6 +165,20 @@ final class TrainingPlan {
         }
     }
 
+    /// The plan's kind of `loss` and whether it takes logits, or nil for a loss the tape must
+    /// run (weights, label smoothing, an ignored class, another reduction).
+    private static func plannedLoss(_ loss: any Loss) -> (CrossEntropy, fromLogits: Bool)? {
+        if let sparse = loss as? SparseCategoricalCrossentropy, sparse.ignoreClass == nil,
+            sparse.reduction == .sumOverBatchSize {
+            return (.sparse, sparse.fromLogits)
+        }
+        if let categorical = loss as? CategoricalCrossentropy, categorical.labelSmoothing == 0,
+            categorical.reduction == .sumOverBatchSize {
+            return (.categorical, categorical.fromLogits)
+        }
+        return nil
+    }
+
     /// Whether the stage differentiates exactly its layers' trainable weights (no frozen weight
     /// and no frozen layer: those train on the tape).
     private static func trainsEveryWeight(of stage: TrainingStage) -> Bool {
@@ -175,7 +199,8 @@ final class TrainingPlan {
     /// Whether the plan still fits the model and these batches: the same shapes, and every
     /// layer and weight still trainable.
     func fits(_ x: Tensor, _ y: Tensor, model: Model) -> Bool {
-        x.shape == inputShape && y.rank == 1 && y.shape[0] == inputShape[0] && model.trainable
+        let labels = loss == .sparse ? y.rank == 1 : y.rank == 2 && y.shape[1] == classes
+        return x.shape == inputShape && labels && y.shape[0] == inputShape[0] && model.trainable
             && layers.allSatisfy(\.trainable) && variables.allSatisfy(\.trainable)
     }
 
@@ -192,7 +217,8 @@ final class TrainingPlan {
             try stage.forward(input)
             input = stage.output
         }
-        let loss = try crossEntropy(logits: input, labels: y, gradient: outputGradients[stages.count - 1])
+        let last = stages[stages.count - 1]
+        let loss = try crossEntropy(logits: last.softmaxLogits ?? input, labels: y, gradient: outputGradients[stages.count - 1])
         for i in stages.indices.reversed() where runsBackward[i] {
             try stages[i].backward(i == 0 ? x : stages[i - 1].output, outputGradient: outputGradients[i], inputGradient: inputGradients[i])
         }
@@ -201,20 +227,24 @@ final class TrainingPlan {
         return loss
     }
 
-    /// Sparse softmax cross-entropy on logits, averaged over the batch (Keras's
-    /// `sum_over_batch_size`), and its gradient w.r.t. the logits into `gradient` — the kernels
-    /// and the rounding order of the taped loss: the mean as sum / n, the gradient as
-    /// (1 / n)·∂loss_r/∂logits.
+    /// Softmax cross-entropy on logits, averaged over the batch (Keras's `sum_over_batch_size`),
+    /// and its gradient w.r.t. the logits into `gradient` — the kernels and the rounding order of
+    /// the taped loss: the mean as sum / n, the gradient as (1 / n)·∂loss_r/∂logits.
     private func crossEntropy(logits: Tensor, labels y: Tensor, gradient: Tensor) throws -> Float {
         let rows = inputShape[0]
-        let bad = ck_sparse_labels(Int64(rows), y.pointer, Int32(clamping: classes), 0, 0, labels.storage.pointer, valid.pointer)
-        if bad >= 0 {
-            throw PeregrineError.invalidArgument(
-                operation: "sparse_categorical_crossentropy", expected: "integer labels in 0..<\(classes)",
-                actual: "\(y.pointer[Int(bad)]) at index \(bad)")
+        switch loss {
+        case .sparse:
+            let bad = ck_sparse_labels(Int64(rows), y.pointer, Int32(clamping: classes), 0, 0, labels.storage.pointer, valid.pointer)
+            if bad >= 0 {
+                throw PeregrineError.invalidArgument(
+                    operation: "sparse_categorical_crossentropy", expected: "integer labels in 0..<\(classes)",
+                    actual: "\(y.pointer[Int(bad)]) at index \(bad)")
+            }
+            ck_sparse_softmax_cross_entropy(
+                Int64(rows), Int64(classes), logits.pointer, labels.storage.pointer, perSample.pointer, gradient.pointer, nil)
+        case .categorical:
+            ck_softmax_cross_entropy(Int64(rows), Int64(classes), logits.pointer, y.pointer, perSample.pointer, gradient.pointer, nil)
         }
-        ck_sparse_softmax_cross_entropy(
-            Int64(rows), Int64(classes), logits.pointer, labels.storage.pointer, perSample.pointer, gradient.pointer, nil)
         ck_reduce(CK_REDUCE_SUM, 1, Int64(rows), 1, perSample.pointer, total.pointer)
         var scale = 1 / Float(rows)
         multiply(count: rows * classes, gradient.pointer, &scale, bStride: 0, into: gradient.pointer)

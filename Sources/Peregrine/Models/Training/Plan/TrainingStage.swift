@@ -32,6 +32,9 @@ protocol TrainingStage: AnyObject {
     func temporaryShapes(computesInputGradient: Bool) -> [[Int]]
     /// The buffers for ``temporaryShapes(computesInputGradient:)``, in the same order.
     func bindTemporaries(_ buffers: [Tensor])
+    /// For a stage whose output is softmax(z): z, which a cross-entropy on the output scores
+    /// instead, as Keras does (then the output gradient the plan passes is dL/dz). nil otherwise.
+    var softmaxLogits: Tensor? { get }
     /// Called after a step's backward pass: lets go of anything that refers to the step's input
     /// (so `fit` can gather the next batch into the same buffer).
     func endStep()
@@ -45,6 +48,8 @@ extension TrainingStage {
     func bindTemporaries(_ buffers: [Tensor]) {}
 
     func endStep() {}
+
+    var softmaxLogits: Tensor? { nil }
 
     var gradients: [(variable: Variable, gradient: Tensor)] { [] }
 }
