@@ -67,7 +67,6 @@ public final class Dropout: Layer, @unchecked Sendable {
         return [y.recorded(name, inputs: [x]) { g in [try g * mask] }]
     }
 
-    /// The mask shape for an input of `shape`: `noiseShape` with nil entries filled in.
     /// Where the next `count` random numbers come from: the layer's own seeded stream, or the
     /// global one. Each call moves past the numbers it hands out.
     ///
@@ -80,6 +79,7 @@ public final class Dropout: Layer, @unchecked Sendable {
         return (seed, seedOffset)
     }
 
+    /// The mask shape for an input of `shape`: `noiseShape` with nil entries filled in.
     private func maskShape(for shape: [Int]) throws -> [Int] {
         guard let noiseShape else { return shape }
         guard noiseShape.count == shape.count else {
