@@ -164,7 +164,7 @@ struct TrainingPlanTests {
     }
 
     /// What a plan does not cover trains on the tape: a frozen layer, another loss, a softmax
-    /// that needs its own backward, labels of another shape.
+    /// that needs its own backward, a layer used twice, labels of another shape.
     @Test func uncoveredModelsTrainOnTheTape() throws {
         let frozen = try Self.denseSetup()
         frozen.model.layers[1].trainable = false
@@ -187,6 +187,19 @@ struct TrainingPlanTests {
             _ = try model.fit(frozen.x, frozen.y, batchSize: 16, verbose: .silent, shuffle: false)
             #expect(model.trainingPlans.count == 0, "softmax \(hidden ? "hidden" : "last, scored as logits")")
         }
+
+        // One layer in two places: its weights' gradients add up, which the tape does.
+        let shared = Dense(units: 7, activation: .tanh)
+        let twice = try Sequential {
+            Input(shape: [7])
+            shared
+            shared
+            Dense(units: 4)
+        }
+        try twice.compile(optimizer: try Adam(), loss: SparseCategoricalCrossentropy(fromLogits: true))
+        _ = try twice.fit(try frozen.x.reshaped(to: [200, 7]), Tensor((0..<200).map { Float($0 % 4) }),
+                          batchSize: 50, verbose: .silent, shuffle: false)
+        #expect(twice.trainingPlans.count == 0, "a layer used twice")
 
         let columns = try Self.denseSetup()
         _ = try columns.model.fit(columns.x, try columns.y.reshaped(to: [40, 1]), batchSize: 16, verbose: .silent, shuffle: false)

@@ -81,9 +81,13 @@ final class TrainingPlan {
             loss == .sparse ? y.shape == [x.shape[0]] : y.shape == shape
         else { return nil }
         self.loss = loss
+        // A layer used twice shares its weights between two places: their gradients add up on
+        // the tape, and each stage here would update them on its own.
+        let planned = stages.flatMap(\.layers)
+        guard Set(planned.map(ObjectIdentifier.init)).count == planned.count else { return nil }
         self.stages = stages
         inputShape = x.shape
-        layers = stages.flatMap(\.layers)
+        layers = planned
         let trained = stages.flatMap(\.gradients)
         variables = trained.map(\.variable)
         gradients = trained.map(\.gradient)
