@@ -13,6 +13,8 @@ struct TrainingPlanTests {
         case softmaxOutput
         /// One-hot targets, CategoricalCrossentropy on logits / on a softmax's probabilities.
         case categorical, categoricalSoftmax
+        /// A functional model that is a chain (fusions included).
+        case functional
     }
 
     /// The loss each architecture trains with.
@@ -29,12 +31,12 @@ struct TrainingPlanTests {
     static func data(_ architecture: Architecture) -> (shape: [Int], classes: Int) {
         switch architecture {
         case .dense, .softmaxOutput: ([5, 7], 4)
-        case .convolution, .normalization, .categorical: ([9, 8, 3], 5)
+        case .convolution, .normalization, .categorical, .functional: ([9, 8, 3], 5)
         case .lstm, .lstmBackwards, .categoricalSoftmax: ([6, 5], 3)
         }
     }
 
-    static func model(_ architecture: Architecture) throws -> Sequential {
+    static func model(_ architecture: Architecture) throws -> Model {
         let (shape, classes) = data(architecture)
         switch architecture {
         case .dense:
@@ -109,6 +111,15 @@ struct TrainingPlanTests {
                 LSTM(units: 5)
                 Dense(units: classes, activation: .softmax)
             }
+        case .functional:
+            let input = Input(shape: shape)
+            var x = try Conv2D(filters: 4, kernelSize: (3, 3), activation: .relu)(input)
+            x = try MaxPooling2D()(x)
+            x = try BatchNormalization()(x)
+            x = try Activation(.relu)(x)
+            x = try Flatten()(x)
+            x = try Dropout(rate: 0.2, seed: 3)(x)
+            return try Model(inputs: [input], outputs: [try Dense(units: classes)(x)])
         }
     }
 
@@ -152,7 +163,7 @@ struct TrainingPlanTests {
 
     /// A compiled dense model with seeded weights, and 40 samples of 4 classes.
     static func denseSetup(loss: any Loss = SparseCategoricalCrossentropy(fromLogits: true)) throws
-        -> (model: Sequential, x: Tensor, y: Tensor)
+        -> (model: Model, x: Tensor, y: Tensor)
     {
         let model = try Self.model(.dense)
         for (index, weight) in model.trainableWeights.enumerated() {
@@ -164,7 +175,8 @@ struct TrainingPlanTests {
     }
 
     /// What a plan does not cover trains on the tape: a frozen layer, another loss, a softmax
-    /// that needs its own backward, a layer used twice, labels of another shape.
+    /// that needs its own backward, a layer used twice, a graph with branches, labels of
+    /// another shape.
     @Test func uncoveredModelsTrainOnTheTape() throws {
         let frozen = try Self.denseSetup()
         frozen.model.layers[1].trainable = false
@@ -200,6 +212,15 @@ struct TrainingPlanTests {
         _ = try twice.fit(try frozen.x.reshaped(to: [200, 7]), Tensor((0..<200).map { Float($0 % 4) }),
                           batchSize: 50, verbose: .silent, shuffle: false)
         #expect(twice.trainingPlans.count == 0, "a layer used twice")
+
+        // A functional graph that is not a chain: two branches added.
+        let input = Input(shape: [5, 7])
+        let flat = try Flatten()(input)
+        let sum = try Add()([try Dense(units: 6)(flat), try Dense(units: 6)(flat)])[0]
+        let branches = try Model(inputs: [input], outputs: [try Dense(units: 4)(sum)])
+        try branches.compile(optimizer: try Adam(), loss: SparseCategoricalCrossentropy(fromLogits: true))
+        _ = try branches.fit(frozen.x, frozen.y, batchSize: 16, verbose: .silent, shuffle: false)
+        #expect(branches.trainingPlans.count == 0, "a graph with branches")
 
         let columns = try Self.denseSetup()
         _ = try columns.model.fit(columns.x, try columns.y.reshaped(to: [40, 1]), batchSize: 16, verbose: .silent, shuffle: false)

@@ -35,9 +35,17 @@ open class Model: Layer, @unchecked Sendable {
     /// false: this model always trains on the tape (the tests' reference for the plans).
     var usesTrainingPlans = true
 
-    /// The layers a ``TrainingPlan`` would run, in order, or nil when the model is not a plain
-    /// stack (a functional graph trains on the tape).
-    var plannableLayers: [Layer]? { nil }
+    /// The layers a ``TrainingPlan`` would run, in order: those of a graph that is a plain chain
+    /// (one input, one output, each layer fed by the one before), else nil (it trains on the tape).
+    var plannableLayers: [Layer]? {
+        guard inputs.count == 1, outputs.count == 1 else { return nil }
+        var previous = inputs[0].id
+        for node in executionOrder {
+            guard node.inputs.count == 1, node.inputs[0].id == previous, node.outputShapes.count == 1 else { return nil }
+            previous = SymbolicTensor.ID(node: ObjectIdentifier(node), index: 0)
+        }
+        return outputs[0].id == previous ? executionOrder.map(\.layer) : nil
+    }
 
     /// The history of the last `fit`.
     public internal(set) var history: History?

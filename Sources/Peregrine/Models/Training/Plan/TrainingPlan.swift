@@ -3,17 +3,20 @@ import CKernels
 import Glibc
 #endif
 
-/// A `Sequential` model's training step, planned once for one batch shape so that a warm step
-/// allocates nothing on the heap (issue #6): every activation, gradient, saved state and loss
-/// buffer is made when the plan is built, and each step only runs kernels into them.
+/// A `Sequential` model's (or a functional chain's) training step, planned once for one batch
+/// shape so that a warm step allocates nothing on the heap (issue #6): every activation,
+/// gradient, saved state and loss buffer is made when the plan is built, and each step only runs
+/// kernels into them.
 ///
 /// The eager path records a tape node, a closure, a shape array and a storage object per
 /// operation — hundreds of small allocations per step. A plan runs the same kernels in the same
 /// order (each ``TrainingStage`` calls the code the layer's taped call runs), so its steps give
 /// the same bits; it only skips the bookkeeping a step that repeats itself does not need.
 ///
-/// `fit`, `trainOnBatch` and `bench train` use a plan whenever the model allows one:
-/// - a `Sequential` model of `Dense`, `Conv2D`, `MaxPooling2D`, `BatchNormalization`,
+/// `fit` (so `peregrine train` and `bench train`) and `WorkloadBenchmarks`' steps use a plan
+/// whenever the model allows one:
+/// - a `Sequential` model, or a functional one that is a chain (one input, one output, each
+///   layer fed by the one before), of `Dense`, `Conv2D`, `MaxPooling2D`, `BatchNormalization`,
 ///   `Activation` (ReLU, sigmoid, tanh, linear), `Dropout`, `Flatten` and plain `LSTM` layers
 ///   (exactly these classes, built, every weight trainable);
 /// - one loss, weight 1: `SparseCategoricalCrossentropy` (class indices `[batch]`) or

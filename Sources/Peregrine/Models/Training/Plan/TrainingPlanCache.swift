@@ -15,14 +15,17 @@ struct TrainingPlanCache {
     /// The plan for batches shaped like `x` (built on first use), or nil: the model trains on the tape.
     mutating func plan(for model: Model, training: TrainingConfiguration, x: [Tensor], y: [Tensor]) -> TrainingPlan? {
         // The numerics check wants every layer's output by name: the tape's job.
-        guard TrainingPlan.isEnabled, model.usesTrainingPlans, !NumericsCheck.isOn, x.count == 1, y.count == 1, let layers = model.plannableLayers else { return nil }
+        guard TrainingPlan.isEnabled, model.usesTrainingPlans, !NumericsCheck.isOn, x.count == 1, y.count == 1
+        else { return nil }
         let shape = x[0].shape
         if let plan = plans[shape] {
             if plan.fits(x[0], y[0], model: model) { return plan }
             plans[shape] = nil
         }
         // A model is built by its first batch, which therefore runs on the tape.
-        guard !unplannable.contains(shape), layers.allSatisfy(\.isBuilt) else { return nil }
+        // (The layers are looked up only here: a functional model lists them anew each time.)
+        guard !unplannable.contains(shape), let layers = model.plannableLayers, layers.allSatisfy(\.isBuilt)
+        else { return nil }
         guard let plan = TrainingPlan(model: model, layers: layers, training: training, x: x[0], y: y[0]) else {
             unplannable.insert(shape)
             return nil
