@@ -211,13 +211,15 @@ final class TrainingPlan {
             && layers.allSatisfy(\.trainable) && variables.allSatisfy(\.trainable)
     }
 
-    /// The model's output (logits) of the last step, [batch, classes].
+    /// The model's output of the last step, [batch, classes]: logits, or a last softmax's
+    /// probabilities.
     var predictions: Tensor { stages[stages.count - 1].output }
 
     /// One training step on `x`, `y`: forward, loss, backward, then `optimizer` updates the
     /// weights. Returns the loss (the batch's mean cross-entropy).
     ///
-    /// Throws, before any weight changes, when a label is not a class index.
+    /// Throws, before the optimizer's update, when a label is not a class index (a batch
+    /// normalisation's moving statistics have moved by then, as they have on the tape).
     func step(_ x: Tensor, _ y: Tensor, optimizer: Optimizer) throws -> Float {
         var input = x
         for stage in stages {
