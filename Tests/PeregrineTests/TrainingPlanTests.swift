@@ -15,6 +15,8 @@ struct TrainingPlanTests {
         case categorical, categoricalSoftmax
         /// A functional model that is a chain (fusions included).
         case functional
+        /// The other recurrent cells.
+        case gru, gruResetBefore, simpleRNN
     }
 
     /// The loss each architecture trains with.
@@ -32,7 +34,7 @@ struct TrainingPlanTests {
         switch architecture {
         case .dense, .softmaxOutput: ([5, 7], 4)
         case .convolution, .normalization, .categorical, .functional: ([9, 8, 3], 5)
-        case .lstm, .lstmBackwards, .categoricalSoftmax: ([6, 5], 3)
+        case .lstm, .lstmBackwards, .categoricalSoftmax, .gru, .gruResetBefore, .simpleRNN: ([6, 5], 3)
         }
     }
 
@@ -110,6 +112,19 @@ struct TrainingPlanTests {
                 Input(shape: shape)
                 LSTM(units: 5)
                 Dense(units: classes, activation: .softmax)
+            }
+        case .gru, .gruResetBefore:
+            return try Sequential {
+                Input(shape: shape)
+                GRU(units: 6, resetAfter: architecture == .gru)
+                Dense(units: classes)
+            }
+        case .simpleRNN:
+            return try Sequential {
+                Input(shape: shape)
+                Dense(units: 4, activation: .sigmoid)
+                SimpleRNN(units: 7, activation: .relu, goBackwards: true)
+                Dense(units: classes)
             }
         case .functional:
             let input = Input(shape: shape)

@@ -17,7 +17,8 @@ import Glibc
 /// whenever the model allows one:
 /// - a `Sequential` model, or a functional one that is a chain (one input, one output, each
 ///   layer fed by the one before), of `Dense`, `Conv2D`, `MaxPooling2D`, `BatchNormalization`,
-///   `Activation` (ReLU, sigmoid, tanh, linear), `Dropout`, `Flatten` and plain `LSTM` layers
+///   `Activation` (ReLU, sigmoid, tanh, linear), `Dropout`, `Flatten` and plain `LSTM`, `GRU`
+///   and `SimpleRNN` layers
 ///   (exactly these classes, built, every weight trainable);
 /// - one loss, weight 1: `SparseCategoricalCrossentropy` (class indices `[batch]`) or
 ///   `CategoricalCrossentropy` (targets `[batch, classes]`, no label smoothing), on logits or on
@@ -165,8 +166,10 @@ final class TrainingPlan {
         case let activation as Activation where type(of: activation) == Activation.self:
             return activation.activation == .linear
                 ? ReshapeStage(activation, outputShape: shape) : ActivationStage(activation, inputShape: shape)
-        case let lstm as LSTM where type(of: lstm) == LSTM.self:
-            return LSTMStage(lstm, inputShape: shape)
+        case let recurrent as RecurrentLayer
+            where [ObjectIdentifier(LSTM.self), ObjectIdentifier(GRU.self), ObjectIdentifier(SimpleRNN.self)]
+                .contains(ObjectIdentifier(type(of: recurrent))):
+            return RecurrentStage(recurrent, inputShape: shape)
         default:
             return nil
         }
