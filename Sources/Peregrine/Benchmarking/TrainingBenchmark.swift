@@ -93,7 +93,6 @@ public final class TrainingBenchmark {
     /// The fixed batch as `trainStep` and the plans take it (made once: an array per step allocates).
     private let batch: (x: [Tensor], y: [Tensor])
     private let loss = SparseCategoricalCrossentropy(fromLogits: true)
-    private let optimizer: Optimizer
 
     /// The model for `workload`, compiled, and the data reshaped for it; seeds the global random
     /// stream with `seed` (weights, dropout, shuffling).
@@ -119,8 +118,7 @@ public final class TrainingBenchmark {
         self.inferenceBatchSize = inferenceBatchSize
         model = try workload.makeModel()
         arithmetic = try ModelArithmetic(model)
-        optimizer = try Adam(learningRate: 1e-3)
-        try model.compile(optimizer: optimizer, loss: loss, metrics: ["accuracy"])
+        try model.compile(optimizer: try Adam(learningRate: 1e-3), loss: loss, metrics: ["accuracy"])
         x = try workload.inputs(data.trainImages)
         y = data.trainLabels
         xTest = try workload.inputs(data.testImages)
@@ -228,13 +226,10 @@ public final class TrainingBenchmark {
         // fit's step: the model's TrainingPlan (no heap allocation once warm), else the tape.
         guard let training = model.training else { return }
         if let plan = model.trainingPlans.plan(for: model, training: training, x: batch.x, y: batch.y) {
-            _ = try plan.step(batchX, batchY, optimizer: optimizer)
-            return
+            _ = try plan.step(batchX, batchY, optimizer: training.optimizer)
+        } else {
+            _ = try model.trainStep(training, batch.x, batch.y)
         }
-        let variables = model.trainableWeights
-        let recorded = try recordForward()
-        let gradients = try recorded.tape.gradient(recorded.loss, variables)
-        try optimizer.apply(gradients, to: variables)
     }
 
     /// One inference batch (``inferenceBatchSize`` test images) through `predict`.
